@@ -1,0 +1,1 @@
+"""Hardened decoding of JSON, XML and CSV payloads, and their text encodings."""

@@ -1,0 +1,157 @@
+"""The adapter contract: manifest, capabilities, config schema, check, pull and perform.
+
+An adapter translates and keeps no state. The sync engine hands it a cursor (an opaque string
+it returned before, or ``None`` for a full sync) and gets back records plus the next cursor.
+It never touches SQLite, Qt or the UI.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from app.domain import Message, RecordError, Status, Ticket
+
+
+class Capability(StrEnum):
+    """What an adapter can do; the UI enables actions from these."""
+
+    FULL_SYNC = "full_sync"
+    INCREMENTAL_SYNC = "incremental_sync"
+    PUSH = "push"
+    REPLY = "reply"
+    INTERNAL_NOTE = "internal_note"
+    STATUS = "status"
+    ASSIGN = "assign"
+    TAGS = "tags"
+    ATTACHMENTS = "attachments"
+    CUSTOMER_LOOKUP = "customer_lookup"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigField:
+    """One declared setting of an adapter. ``secret`` values live only in the keyring."""
+
+    key: str
+    type: type = str
+    default: Any = None
+    title: str = ""
+    secret: bool = False
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What an adapter is and can do."""
+
+    name: str
+    version: str
+    title: str
+    capabilities: frozenset[Capability]
+    config: tuple[ConfigField, ...] = ()
+
+    def field(self, key: str) -> ConfigField:
+        """The declared field ``key``."""
+        for item in self.config:
+            if item.key == key:
+                return item
+        raise KeyError(key)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """Outcome of ``Adapter.check()``, readable by a person ("401 — the API token was rejected")."""
+
+    ok: bool
+    message: str
+    latency_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PullResult:
+    """One page of a pull: records to upsert, records that failed, and the next cursor.
+
+    ``cursor`` is committed by the sync engine in the same transaction as ``tickets``.
+    ``has_more`` asks the engine to pull again right away with the new cursor.
+    """
+
+    tickets: list[Ticket]
+    cursor: str | None
+    has_more: bool = False
+    quarantined: list[RecordError] = field(default_factory=list)
+
+
+class ActionKind(StrEnum):
+    """Agent actions an adapter may perform."""
+
+    REPLY = "reply"
+    NOTE = "note"
+    SET_STATUS = "set_status"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRequest:
+    """An agent action to deliver to the system that owns ``external_id``."""
+
+    kind: ActionKind
+    external_id: str
+    idempotency_key: str
+    body: str | None = None
+    status: Status | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionOutcome:
+    """What the system answered; ``ticket`` is the remote state after the action, when known."""
+
+    ok: bool
+    message: str = ""
+    remote_id: str | None = None
+    ticket: Ticket | None = None
+    created_messages: tuple[Message, ...] = ()
+
+
+SecretGetter = Callable[[str], str]
+"""Returns the secret named by a config field key for this system; raises ``SecretError``."""
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterContext:
+    """Everything an adapter instance needs: its system id, settings, secrets and zone."""
+
+    system_id: str
+    settings: Mapping[str, Any]
+    secret: SecretGetter
+    naive_zone: str = "UTC"
+
+
+class Adapter(abc.ABC):
+    """Base class of every adapter. Subclasses set ``manifest`` and implement the coroutines."""
+
+    manifest: ClassVar[Manifest]
+
+    def __init__(self, context: AdapterContext) -> None:
+        self.context = context
+
+    @property
+    def system_id(self) -> str:
+        """The id of the connected system this instance talks to."""
+        return self.context.system_id
+
+    @abc.abstractmethod
+    async def check(self) -> CheckResult:
+        """Connect, authenticate and report in words a person can act on. Never raises."""
+
+    @abc.abstractmethod
+    async def pull(self, cursor: str | None) -> PullResult:
+        """Fetch the next page after ``cursor`` (``None``: from the beginning)."""
+
+    async def perform(self, action: ActionRequest) -> ActionOutcome:
+        """Deliver ``action``; adapters without write capabilities keep this default."""
+        return ActionOutcome(ok=False, message=f"{self.manifest.title} is read-only")
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release network clients."""

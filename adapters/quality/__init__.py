@@ -1,0 +1,1 @@
+"""Quality inspection: QA review cases (score, reviewer, review notes) shown as tickets."""

@@ -1,0 +1,148 @@
+"""Recording commands: permission and capability checks, then outbox + audit + optimistic change
+in ONE SQLite transaction. Once it commits, the action cannot be lost."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from adapters.base import Capability
+from app.actions.commands import Command, Reply
+from app.audit import journal
+from app.cache import CacheWriter, repo
+from app.cache.schema import messages, outbox, tickets
+from app.domain import ErrorContext, TablessError
+from app.events import ActionStateChanged, EventBus, TicketsChanged
+from app.timeutil import utcnow
+
+MAX_BODY_CHARS = 64_000
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who acts: the agent, their device and the client version (for the audit record)."""
+
+    agent: str
+    device_id: str
+    client_version: str
+
+
+class ActionRejected(TablessError):
+    """The command cannot be recorded (empty reply, read-only system, unknown ticket)."""
+
+
+def _record(
+    conn: Connection, command: Command, identity: Identity, action_id: str, now: datetime
+) -> tuple[int, str]:
+    row = conn.execute(
+        select(tickets.c.id, tickets.c.system_id, tickets.c.external_id, tickets.c.status).where(
+            tickets.c.id == command.ticket_id
+        )
+    ).first()
+    if row is None:
+        raise ActionRejected(f"ticket {command.ticket_id} is not in the cache")
+    before: dict[str, Any] | None
+    if isinstance(command, Reply):
+        payload: dict[str, Any] = {"body": command.body}
+        before, after = None, {"body": command.body, "public": command.public}
+        conn.execute(
+            insert(messages).values(
+                ticket_id=row.id,
+                external_id=f"local:{action_id}",
+                kind=command.kind.value,
+                author_name=identity.agent,
+                author_email=None,
+                body_text=command.body,
+                attachments=[],
+                created_at=now,
+                pending_action_id=action_id,
+            )
+        )
+    else:
+        payload = {"status": command.status.value}
+        before, after = {"status": row.status}, {"status": command.status.value}
+        repo.set_ticket_status(conn, row.id, command.status.value, now)
+    conn.execute(
+        insert(outbox).values(
+            action_id=action_id,
+            ticket_id=row.id,
+            system_id=row.system_id,
+            kind=command.kind.value,
+            payload=payload,
+            state="pending",
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    journal.append(
+        conn,
+        identity.agent,
+        identity.device_id,
+        identity.client_version,
+        action=command.kind.value,
+        system_id=row.system_id,
+        ticket_id=row.external_id,
+        before=before,
+        after=after,
+        outcome="pending",
+        action_id=action_id,
+        now=now,
+    )
+    return row.id, row.system_id
+
+
+class ActionService:
+    """Turns commands into committed outbox rows and announces them."""
+
+    def __init__(
+        self,
+        writer: CacheWriter,
+        bus: EventBus,
+        identity: Identity,
+        capabilities: Callable[[str], frozenset[Capability]],
+        on_recorded: Callable[[str], None] | None = None,
+    ) -> None:
+        self.writer = writer
+        self.bus = bus
+        self.identity = identity
+        self._capabilities = capabilities
+        self._on_recorded = on_recorded
+
+    def _validate(self, command: Command, system_id: str) -> None:
+        if isinstance(command, Reply):
+            if not command.body.strip():
+                raise ActionRejected("the reply is empty")
+            if len(command.body) > MAX_BODY_CHARS:
+                raise ActionRejected(f"the reply is longer than {MAX_BODY_CHARS} characters")
+        if command.capability not in self._capabilities(system_id):
+            raise ActionRejected(
+                f"{system_id} does not support {command.kind.value}",
+                ErrorContext(system=system_id),
+            )
+
+    def _system_of(self, ticket_id: int) -> str:
+        with self.writer.cache.engine.connect() as conn:
+            system_id = conn.scalar(select(tickets.c.system_id).where(tickets.c.id == ticket_id))
+        if system_id is None:
+            raise ActionRejected(f"ticket {ticket_id} is not in the cache")
+        return str(system_id)
+
+    async def submit(self, command: Command) -> str:
+        """Record ``command``; returns its action id. Raises ``ActionRejected`` when refused."""
+        system_id = self._system_of(command.ticket_id)
+        self._validate(command, system_id)
+        action_id = str(uuid.uuid4())
+        ticket_id, system_id = await self.writer.run(
+            _record, command, self.identity, action_id, utcnow()
+        )
+        self.bus.publish(TicketsChanged(system_id, (ticket_id,)))
+        self.bus.publish(ActionStateChanged(action_id, ticket_id, "pending"))
+        if self._on_recorded:
+            self._on_recorded(system_id)
+        return action_id

@@ -1,0 +1,107 @@
+"""Uploads the audit journal to the backend in batches: idempotent, resumable, queued offline."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from sqlalchemy import Connection, func, select, update
+
+from app.cache import CacheWriter
+from app.cache.schema import audit_log
+from app.events import AuditUploaded, EventBus
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+def _batch(conn: Connection) -> list[Any]:
+    return list(
+        conn.execute(
+            select(audit_log.c.seq, audit_log.c.record)
+            .where(audit_log.c.uploaded.is_(False))
+            .order_by(audit_log.c.seq)
+            .limit(BATCH)
+        )
+    )
+
+
+def _mark(conn: Connection, up_to_seq: int) -> int:
+    conn.execute(update(audit_log).where(audit_log.c.seq <= up_to_seq).values(uploaded=True))
+    return int(
+        conn.scalar(
+            select(func.count()).select_from(audit_log).where(audit_log.c.uploaded.is_(False))
+        )
+        or 0
+    )
+
+
+class AuditUploader:
+    """Pushes un-uploaded journal records to ``POST /api/v1/audit/batches``."""
+
+    def __init__(
+        self,
+        writer: CacheWriter,
+        bus: EventBus,
+        backend_url: str,
+        token: Callable[[], str],
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.writer = writer
+        self.bus = bus
+        self.backend_url = backend_url.rstrip("/")
+        self._token = token
+        self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False)
+        self._wake = asyncio.Event()
+        self.last_error: str | None = None
+
+    def poke(self) -> None:
+        """Upload now (a record was written)."""
+        self._wake.set()
+
+    async def upload_pending(self) -> int:
+        """Upload everything queued; returns how many records were accepted."""
+        accepted = 0
+        while True:
+            with self.writer.cache.engine.connect() as conn:
+                rows = _batch(conn)
+            if not rows:
+                self.last_error = None
+                return accepted
+            body = {"device_id": self.writer.cache.device_id, "records": [r.record for r in rows]}
+            response = await self._client.post(
+                f"{self.backend_url}/api/v1/audit/batches",
+                json=body,
+                headers={"Authorization": f"Bearer {self._token()}"},
+            )
+            if response.status_code != 200:
+                self.last_error = f"{response.status_code}: {response.text[:300]}"
+                self.bus.publish(AuditUploaded(accepted, len(rows), self.last_error))
+                return accepted
+            remaining = await self.writer.run(_mark, rows[-1].seq)
+            accepted += len(rows)
+            self.bus.publish(AuditUploaded(len(rows), remaining))
+
+    async def run(self) -> None:
+        """Upload whenever poked, retrying while the backend is unreachable."""
+        while True:
+            delay = 30.0
+            try:
+                await self.upload_pending()
+                if self.last_error:
+                    delay = 10.0
+            except httpx.HTTPError as exc:
+                self.last_error = f"backend unreachable: {type(exc).__name__}"
+                self.bus.publish(AuditUploaded(0, -1, self.last_error))
+                delay = 10.0
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._client.aclose()

@@ -1,0 +1,71 @@
+"""Discovers adapters through the ``tabless.adapters`` entry points and builds instances.
+
+The UI learns about adapters only here (names, manifests, capabilities), never by import.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import entry_points
+
+from adapters.base import Adapter, AdapterContext, Capability, Manifest
+from app.config import SystemEntry
+from app.domain import ConfigError, ErrorContext
+from app.secrets import SecretStore
+
+GROUP = "tabless.adapters"
+
+__all__ = ["Capability", "Manifest", "adapter_classes", "build_adapter", "manifest_of"]
+
+
+@cache
+def adapter_classes() -> dict[str, type[Adapter]]:
+    """Every installed adapter class by name, validated against its manifest."""
+    found: dict[str, type[Adapter]] = {}
+    for point in entry_points(group=GROUP):
+        cls = point.load()
+        if not (isinstance(cls, type) and issubclass(cls, Adapter)):
+            raise ConfigError(f"entry point {point.value} is not an Adapter subclass")
+        if cls.manifest.name != point.name:
+            raise ConfigError(
+                f"adapter {point.value} declares name {cls.manifest.name!r} but is registered "
+                f"as {point.name!r}"
+            )
+        found[point.name] = cls
+    return found
+
+
+def manifest_of(adapter_name: str) -> Manifest:
+    """The manifest of an installed adapter."""
+    try:
+        return adapter_classes()[adapter_name].manifest
+    except KeyError:
+        raise ConfigError(
+            f"no adapter named {adapter_name!r} is installed "
+            f"(installed: {', '.join(sorted(adapter_classes()))})",
+        ) from None
+
+
+def build_adapter(entry: SystemEntry, secrets: SecretStore) -> Adapter:
+    """An adapter instance for a configured system; checks required settings first."""
+    cls = adapter_classes().get(entry.adapter)
+    if cls is None:
+        manifest_of(entry.adapter)  # raises the readable error
+        raise AssertionError
+    for field in cls.manifest.config:
+        if field.secret or not field.required or field.default is not None:
+            continue
+        if field.key not in entry.settings:
+            raise ConfigError(
+                f"system {entry.id!r} lacks the setting {field.key!r}",
+                ErrorContext(system=entry.id, field=field.key),
+            )
+    settings = {f.key: f.default for f in cls.manifest.config if not f.secret}
+    settings.update(entry.settings)
+    context = AdapterContext(
+        system_id=entry.id,
+        settings=settings,
+        secret=secrets.getter(entry.id),
+        naive_zone=entry.naive_zone,
+    )
+    return cls(context)

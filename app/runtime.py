@@ -1,0 +1,150 @@
+"""The workstation core, assembled: config, cache, adapters, sync, actions, audit upload.
+
+The Qt window is one client of this object; tests and scripts drive it without a display.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from adapters.base import Adapter, Capability
+from app import __version__, paths
+from app.actions import ActionService, Identity, OutboxDelivery
+from app.audit.uploader import AuditUploader
+from app.cache import Cache, CacheWriter, open_cache
+from app.config import Config, SystemEntry, load_config
+from app.domain import TablessError
+from app.events import EventBus
+from app.registry import build_adapter
+from app.secrets import SecretStore
+from app.sync import HealthPolicy, SyncEngine
+
+log = logging.getLogger(__name__)
+BACKEND_TOKEN_KEY = "backend_token"  # noqa: S105 - a keyring entry name, not a secret
+BACKEND_SECRET_OWNER = "backend"  # noqa: S105 - the keyring owner of that entry
+
+
+@dataclass
+class Workstation:
+    """Everything the agent's session runs, without Qt."""
+
+    config: Config
+    cache: Cache
+    secrets: SecretStore
+    bus: EventBus = field(default_factory=EventBus)
+    adapters: dict[str, Adapter] = field(default_factory=dict)
+    failed_systems: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.writer = CacheWriter(self.cache)
+        for system_id, entry in self.config.systems.items():
+            if not entry.enabled:
+                continue
+            try:
+                self.adapters[system_id] = build_adapter(entry, self.secrets)
+            except TablessError as exc:  # one broken entry never stops the others
+                log.error("system %s cannot start: %s", system_id, exc)
+                self.failed_systems[system_id] = str(exc)
+        self.policy = HealthPolicy(
+            stale_after_s=float(self.config.get("stale_after_s")),
+            slow_after_ms=float(self.config.get("slow_after_ms")),
+        )
+        self.sync = SyncEngine(
+            self.adapters.values(),
+            self.writer,
+            self.bus,
+            interval_s=float(self.config.get("sync_interval_s")),
+        )
+        self.identity = Identity(
+            agent=str(self.config.get("agent_name")),
+            device_id=self.cache.device_id,
+            client_version=__version__,
+        )
+        self.delivery = OutboxDelivery(
+            self.writer,
+            self.adapters,
+            self.bus,
+            (self.identity.agent, self.identity.device_id, self.identity.client_version),
+            on_delivered=self._after_delivery,
+        )
+        self.actions = ActionService(
+            self.writer,
+            self.bus,
+            self.identity,
+            self.capabilities,
+            on_recorded=self._after_record,
+        )
+        backend_url = str(self.config.get("backend_url") or "")
+        self.uploader: AuditUploader | None = None
+        if backend_url:
+            self.uploader = AuditUploader(
+                self.writer,
+                self.bus,
+                backend_url,
+                lambda: self.secrets.get(BACKEND_SECRET_OWNER, BACKEND_TOKEN_KEY),
+            )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def entry(self, system_id: str) -> SystemEntry:
+        """The configuration entry of a system."""
+        return self.config.systems[system_id]
+
+    def title(self, system_id: str) -> str:
+        """The display title of a system."""
+        entry = self.config.systems.get(system_id)
+        return entry.title if entry else system_id
+
+    def capabilities(self, system_id: str) -> frozenset[Capability]:
+        """What the system's adapter can do (nothing when it failed to start)."""
+        adapter = self.adapters.get(system_id)
+        return adapter.manifest.capabilities if adapter else frozenset()
+
+    def _after_record(self, system_id: str) -> None:
+        self.delivery.poke()
+        if self.uploader:
+            self.uploader.poke()
+
+    def _after_delivery(self, system_id: str) -> None:
+        self.sync.poke(system_id)
+        if self.uploader:
+            self.uploader.poke()
+
+    def start(self) -> None:
+        """Start sync, delivery and audit upload in the running loop."""
+        self.sync.start()
+        self._tasks.append(asyncio.create_task(self.delivery.run(), name="outbox"))
+        if self.uploader:
+            self._tasks.append(asyncio.create_task(self.uploader.run(), name="audit-upload"))
+
+    async def stop(self) -> None:
+        """Stop every task, close clients, finish writes."""
+        await self.sync.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.uploader:
+            await self.uploader.aclose()
+        self.writer.close()
+
+    def close(self) -> None:
+        """Release the database."""
+        self.cache.close()
+
+
+def open_workstation(
+    *,
+    config: Config | None = None,
+    cache_path: Path | None = None,
+    secrets: SecretStore | None = None,
+) -> Workstation:
+    """Load the configuration, open (and migrate) the cache, build the adapters."""
+    config = config or load_config()
+    store = secrets or SecretStore()
+    cache = open_cache(cache_path or paths.data_dir() / "cache.sqlite3")
+    return Workstation(config=config, cache=cache, secrets=store)

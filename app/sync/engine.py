@@ -1,0 +1,65 @@
+"""The sync engine: starts one coordinator per system; systems never wait for each other."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+
+from adapters.base import Adapter
+from app.cache import CacheWriter
+from app.events import EventBus
+from app.sync.coordinator import SystemCoordinator
+
+
+class SyncEngine:
+    """Owns the coordinators and their asyncio tasks."""
+
+    def __init__(
+        self,
+        adapters: Iterable[Adapter],
+        writer: CacheWriter,
+        bus: EventBus,
+        *,
+        interval_s: float = 30.0,
+    ) -> None:
+        self.coordinators = {
+            adapter.system_id: SystemCoordinator(adapter, writer, bus, interval_s=interval_s)
+            for adapter in adapters
+        }
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        """Start every coordinator (in the running loop)."""
+        for system_id, coordinator in self.coordinators.items():
+            self._tasks.append(asyncio.create_task(coordinator.run(), name=f"sync:{system_id}"))
+
+    def poke(self, system_id: str) -> None:
+        """Ask one system to sync now."""
+        if system_id in self.coordinators:
+            self.coordinators[system_id].poke()
+
+    async def wait_first_sync(self, timeout_s: float) -> dict[str, str]:
+        """Wait until every system synced once; returns ``{system_id: last error}`` of laggards."""
+        waits = [asyncio.create_task(c.first_sync.wait()) for c in self.coordinators.values()]
+        if waits:
+            _done, pending = await asyncio.wait(waits, timeout=timeout_s)
+            for task in pending:
+                task.cancel()
+        return {
+            system_id: c.health.last_error or "no answer before the timeout"
+            for system_id, c in self.coordinators.items()
+            if not c.first_sync.is_set()
+        }
+
+    async def stop(self) -> None:
+        """Cancel the coordinators and close the adapters' clients."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        for coordinator in self.coordinators.values():
+            with contextlib.suppress(Exception):
+                await coordinator.adapter.aclose()

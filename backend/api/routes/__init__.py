@@ -1,0 +1,1 @@
+"""One module per resource: ``health`` (unauthenticated probes) and ``audit``."""

@@ -1,0 +1,1 @@
+"""Configuration, database, security and logging of the backend."""

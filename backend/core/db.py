@@ -1,0 +1,149 @@
+"""The database: one engine, short sessions, migrations at start.
+
+A session lives inside one function call on one thread (``with database.session() as s:``);
+it never crosses threads or asyncio tasks, which is why routes open their own sessions
+instead of receiving one from a yield-dependency (FastAPI runs those on other threads).
+
+SQLite runs in WAL mode with a busy timeout; SQLAlchemy emits ``BEGIN`` itself (the pysqlite
+recipe) so that DDL is transactional and writers take the lock up front (``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.domain.errors import ConfigError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+_MIGRATION_LOCK_KEY = 0x7AB1E55  # pg_advisory_xact_lock: one replica migrates at a time
+_WRITE_OPTION = "tabless_write"
+
+
+def normalize_url(url: str | URL) -> URL:
+    """``url`` with a driver we ship: ``postgres://`` and ``postgresql://`` mean psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigError(f"Unreadable database URL ({exc.__class__.__name__})") from None
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise ConfigError("An in-memory SQLite database cannot be shared; give a file path")
+    return parsed
+
+
+def safe_url(url: URL) -> str:
+    """``url`` for logs and messages: the password masked."""
+    return url.render_as_string(hide_password=True)
+
+
+def alembic_config(url: URL) -> Config:
+    """An Alembic configuration without alembic.ini: scripts inside this package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser interpolates '%': escape the URL (URL-encoded passwords contain it).
+    config.set_main_option(
+        "sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%")
+    )
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest migration in this package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+class Database:
+    """The engine and session factories of one database URL."""
+
+    def __init__(self, url: str | URL) -> None:
+        self.url = normalize_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        options: dict[str, Any] = {}
+        if self.is_sqlite:
+            assert self.url.database is not None
+            Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            options["connect_args"] = {"check_same_thread": False}
+        else:
+            options["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(self.url, **options)
+        if self.is_sqlite:
+            _install_sqlite_hooks(self.engine)
+        self.write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        """A new session for reading (``with database.session() as session:``)."""
+        return self._sessions()
+
+    def write_session(self) -> Session:
+        """A new session for a write transaction (SQLite: takes the write lock at BEGIN)."""
+        return self._write_sessions()
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision; a no-op when it is already there."""
+        config = alembic_config(self.url)
+        with self.write_engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+                )
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def revision(self) -> str | None:
+        """The schema revision stored in the database (None: not migrated)."""
+        with self.engine.connect() as connection:
+            return current_revision(connection)
+
+    def readiness_problem(self, expected_revision: str | None) -> str | None:
+        """Why the database cannot serve requests now, or None when it can."""
+        try:
+            revision = self.revision()
+        except SQLAlchemyError as exc:
+            return f"database unreachable ({exc.__class__.__name__})"
+        if revision != expected_revision:
+            return f"schema at revision {revision}, expected {expected_revision}"
+        return None
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The Alembic revision recorded in the database behind ``connection``."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (below)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -1,0 +1,85 @@
+"""``create_app(settings)``: the FastAPI application of the backend."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import metadata
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from backend import crud
+from backend.api.main import api_router
+from backend.api.routes import health
+from backend.core.config import Settings
+from backend.core.db import Database, head_revision
+from backend.core.logs import AccessLogMiddleware
+from backend.errors import AuditRejected
+
+
+def _version() -> str:
+    try:
+        return metadata.version("tabless")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app over ``settings`` (default: from the environment).
+
+    At startup the schema is migrated to the newest revision and, when
+    ``settings.bootstrap_token`` is set, the bootstrap agent is created or updated.
+    """
+    settings = settings or Settings()
+    database = Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(prepare_database, database, settings)
+        try:
+            yield
+        finally:
+            database.dispose()
+
+    app = FastAPI(
+        title="Tabless backend",
+        version=_version(),
+        summary="Stores the agents' hash-chained audit records.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.schema_revision = head_revision()
+    app.include_router(health.router)
+    app.include_router(api_router, prefix="/api/v1")
+    app.add_exception_handler(AuditRejected, _audit_rejected)  # type: ignore[arg-type]
+    app.add_middleware(AccessLogMiddleware)
+    return app
+
+
+def prepare_database(database: Database, settings: Settings) -> None:
+    """Migrate, then create or update the bootstrap agent (when a token is configured)."""
+    database.migrate()
+    if settings.bootstrap_token is None:
+        return
+    for attempt in (1, 2):  # two replicas starting at once: the loser updates instead
+        with database.write_session() as session:
+            try:
+                crud.upsert_agent(
+                    session,
+                    name=settings.bootstrap_agent,
+                    role=settings.bootstrap_role,
+                    token=settings.bootstrap_token.get_secret_value(),
+                )
+                session.commit()
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+
+
+async def _audit_rejected(_request: Request, exc: AuditRejected) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status_code)

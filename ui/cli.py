@@ -1,0 +1,78 @@
+"""``tabless workstation`` and ``tabless demo`` (registered as tabless.commands entry points)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _window_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--offscreen", action="store_true", help="render without a display")
+    parser.add_argument("--screenshot", type=Path, help="save a PNG of the main window")
+    parser.add_argument(
+        "--exit-after-sync",
+        action="store_true",
+        help="exit once every system completed its first sync",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="seconds to wait for the first sync (with --exit-after-sync)",
+    )
+    parser.add_argument("--lang", choices=("en", "zh_CN"), help="interface language")
+    parser.add_argument("--announce", action="store_true", help=argparse.SUPPRESS)
+
+
+def _options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from ui.main import RunOptions, offscreen
+
+    if args.offscreen:
+        offscreen()
+    return RunOptions(
+        screenshot=args.screenshot,
+        exit_after_sync=args.exit_after_sync,
+        sync_timeout_s=args.timeout,
+        language=args.lang,
+        announce=args.announce,
+    )
+
+
+def workstation_command(argv: list[str]) -> int:
+    """Open the workstation on the configured systems."""
+    parser = argparse.ArgumentParser(prog="tabless workstation")
+    _window_arguments(parser)
+    args = parser.parse_args(argv)
+    from ui.main import run
+
+    return run(_options(args))
+
+
+def demo_command(argv: list[str]) -> int:
+    """Start the stand-ins and the backend, then the workstation over them — no configuration."""
+    parser = argparse.ArgumentParser(prog="tabless demo")
+    _window_arguments(parser)
+    parser.add_argument(
+        "--live-every", type=float, default=20.0, help="seconds between simulated remote changes"
+    )
+    args = parser.parse_args(argv)
+    from app import demo
+    from app.domain import TablessError
+
+    home = demo.demo_home()
+    os.environ["TABLESS_HOME"] = str(home)
+    os.environ["TABLESS_SITE_CONFIG"] = str(home / "no-site-config.toml")
+    try:
+        services = demo.start_services(home, live_every_s=args.live_every)
+    except TablessError as exc:
+        sys.stderr.write(f"tabless demo: {exc}\n")
+        return 2
+    try:
+        demo.configure(services)
+        from ui.main import run
+
+        return run(_options(args))
+    finally:
+        services.stop()

@@ -1,0 +1,126 @@
+"""QApplication + qasync loop: opens the workstation core and shows the window."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How to run the window."""
+
+    screenshot: Path | None = None
+    exit_after_sync: bool = False
+    sync_timeout_s: float = 120.0
+    language: str | None = None
+    announce: bool = False  # print progress events (JSON lines) for the benchmark
+
+
+def _announce(enabled: bool, event: str, **fields: object) -> None:
+    if enabled:
+        sys.stdout.write(json.dumps({"event": event, "t": time.time(), **fields}) + "\n")
+        sys.stdout.flush()
+
+
+def application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (created once)."""
+    app = QApplication.instance()
+    if app is None:
+        QCoreApplication.setOrganizationName("Tabless")
+        QCoreApplication.setApplicationName("Tabless")
+        app = QApplication(argv or sys.argv[:1])
+    assert isinstance(app, QApplication)
+    return app
+
+
+async def _session(app: QApplication, options: RunOptions) -> int:
+    from app.domain import TablessError
+    from app.runtime import open_workstation
+    from ui import i18n, timefmt
+    from ui.views.main_window import MainWindow
+
+    translations = i18n.Translations()
+    try:
+        workstation = open_workstation()
+    except TablessError as exc:
+        sys.stderr.write(f"tabless: {exc}\n")
+        return 2
+    translations.install(options.language or str(workstation.config.get("language") or ""))
+    timefmt.set_agent_zone(str(workstation.config.get("agent_zone") or ""))
+    window = MainWindow(workstation)
+    window.translations = translations  # type: ignore[attr-defined]
+    window.show()
+    closed = asyncio.Event()
+    app.lastWindowClosed.connect(closed.set)
+    first_row = asyncio.Event()
+
+    def first_ticket() -> None:
+        if window.inbox_model.rowCount() and not first_row.is_set():
+            first_row.set()
+            _announce(options.announce, "first_ticket", rows=window.inbox_model.rowCount())
+
+    window.inbox_model.modelReset.connect(first_ticket)
+    workstation.start()
+    code = 0
+    try:
+        if options.exit_after_sync:
+            failures = await workstation.sync.wait_first_sync(options.sync_timeout_s)
+            failures.update(workstation.failed_systems)
+            window.refresh_views()
+            window.supervisor.refresh()
+            _announce(
+                options.announce,
+                "all_synced",
+                rows=window.inbox_model.rowCount(),
+                failed=sorted(failures),
+            )
+            for system_id, error in sorted(failures.items()):
+                sys.stderr.write(
+                    f"tabless: system {system_id!r} ({workstation.title(system_id)}) did not "
+                    f"complete its first sync: {error}\n"
+                )
+            if window.inbox_model.rowCount():
+                window.inbox.selectRow(0)
+            await asyncio.sleep(0.3)  # let layouts settle before the picture
+            if options.screenshot:
+                options.screenshot.parent.mkdir(parents=True, exist_ok=True)
+                if not window.grab().save(str(options.screenshot)):
+                    sys.stderr.write(f"tabless: could not write {options.screenshot}\n")
+                    code = 3
+            code = code or (1 if failures else 0)
+        else:
+            await closed.wait()
+    finally:
+        window.close()
+        await workstation.stop()
+        workstation.close()
+    return code
+
+
+def run(options: RunOptions) -> int:
+    """Run the window until it closes (or until the first sync, headless); the exit code."""
+    import qasync
+
+    app = application()
+    from ui import i18n
+
+    i18n.compile_translations()
+    result: int = qasync.run(_session(app, options))
+    return result
+
+
+def offscreen() -> None:
+    """Render without a display (must run before the QApplication exists)."""
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
