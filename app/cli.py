@@ -59,6 +59,7 @@ BUILTIN: dict[str, Callable[[], Command]] = {"doctor": lambda: doctor_command}
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tabless`` executable."""
     args = sys.argv[1:] if argv is None else argv
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

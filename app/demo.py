@@ -26,6 +26,9 @@ from app.runtime import BACKEND_SECRET_OWNER, BACKEND_TOKEN_KEY
 from app.secrets import SecretStore
 
 READY_TIMEOUT_S = 60.0
+# Short names for the status bar and the inbox's system column.
+DEMO_TITLES = {"zendesk": "Zendesk", "quality": "QA 质检", "osticket": "Portal 门户",
+               "csv": "CSV export"}
 
 
 def self_command() -> list[str]:
@@ -129,7 +132,7 @@ def configure(services: DemoServices) -> Path:
         systems[system_id] = SystemEntry(
             id=system_id,
             adapter=connection["adapter"],
-            title=connection.get("title") or system_id,
+            title=DEMO_TITLES.get(system_id) or connection.get("title") or system_id,
             settings=dict(connection.get("settings", {})),
             naive_zone=connection.get("naive_zone", "UTC"),
         )

@@ -15,7 +15,7 @@ from app.secrets import SecretStore
 
 GROUP = "tabless.adapters"
 
-__all__ = ["Capability", "Manifest", "adapter_classes", "build_adapter", "manifest_of"]
+__all__ = ["Adapter", "Capability", "Manifest", "adapter_classes", "build_adapter", "manifest_of"]
 
 
 @cache

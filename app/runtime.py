@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adapters.base import Adapter, Capability
 from app import __version__, paths
 from app.actions import ActionService, Identity, OutboxDelivery
 from app.audit.uploader import AuditUploader
@@ -19,7 +18,7 @@ from app.cache import Cache, CacheWriter, open_cache
 from app.config import Config, SystemEntry, load_config
 from app.domain import TablessError
 from app.events import EventBus
-from app.registry import build_adapter
+from app.registry import Adapter, Capability, build_adapter
 from app.secrets import SecretStore
 from app.sync import HealthPolicy, SyncEngine
 

@@ -119,11 +119,11 @@ def serve(
     )
 
     def on_ready() -> None:
+        if ready_file is not None:
+            write_ready_file(ready_file, url)
         logger.info(
             "backend ready", extra={"url": url, "database": safe_url(app.state.database.url)}
         )
-        if ready_file is not None:
-            write_ready_file(ready_file, url)
 
     server = _Server(config, on_ready=on_ready)
     try:

@@ -63,7 +63,8 @@ async def _session(app: QApplication, options: RunOptions) -> int:
     window.translations = translations  # type: ignore[attr-defined]
     window.show()
     closed = asyncio.Event()
-    app.lastWindowClosed.connect(closed.set)
+    app.setQuitOnLastWindowClosed(False)  # the session ends by itself after cleaning up
+    window.closed.connect(closed.set)
     first_row = asyncio.Event()
 
     def first_ticket() -> None:

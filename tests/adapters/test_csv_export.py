@@ -267,9 +267,9 @@ def test_simulated_night_rewrites_tonights_file_and_brings_the_changes(
 def test_a_rewritten_file_is_read_again(export: CsvExportStandIn) -> None:
     adapter = connect(export)
     first = sync(adapter)
-    name = csv_files(export.folder)[-2]
+    seed = export.tickets[min(export.tickets)]
+    name = export.file_name(seed.updated_at.date())  # the night of its last update
     night = [s for s in export.tickets.values() if export.file_name(s.updated_at.date()) == name]
-    seed = night[0]
     export.update_ticket(seed.id, status="on_hold", at=seed.updated_at + timedelta(seconds=1))
     export.write_rows(name, [export.export_row(s) for s in night])  # that night, re-exported
 

@@ -51,7 +51,8 @@ class FakeClock:
 
 
 def fixture(name: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    return data
 
 
 def seeds_of(seed_tickets: list[SeedTicket]) -> dict[str, SeedTicket]:
@@ -297,8 +298,8 @@ def test_actions_the_system_refuses_raise_readable_errors(
     deleted = standin.ticket_ids()[0]
     standin.delete_ticket(deleted)
 
-    async def scenario(adapter: ZendeskAdapter) -> list[BaseException]:
-        errors: list[BaseException] = []
+    async def scenario(adapter: ZendeskAdapter) -> list[AdapterError]:
+        errors: list[AdapterError] = []
         for action in (
             ActionRequest(ActionKind.REPLY, str(closed), "k1", body="hello"),
             ActionRequest(ActionKind.NOTE, str(deleted), "k2", body="hello"),
@@ -607,10 +608,9 @@ def test_simulated_activity_shows_up_in_the_next_pull(standin: ZendeskStandIn, s
 
     async def scenario(adapter: ZendeskAdapter) -> list[PullResult]:
         _, cursor = await pull_all(adapter)
-        before = standin.ticket_ids()
         for _ in range(6):
             standin.simulate_activity(rng)
-        changed = standin.ticket_ids()[len(before) - 6 :]
+        changed = standin.ticket_ids()[-6:]
         pages, _ = await pull_all(adapter, cursor)
         assert {t.key.external_id for t in tickets_of(pages)} <= {str(i) for i in changed}
         return pages
