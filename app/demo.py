@@ -27,8 +27,12 @@ from app.secrets import SecretStore
 
 READY_TIMEOUT_S = 60.0
 # Short names for the status bar and the inbox's system column.
-DEMO_TITLES = {"zendesk": "Zendesk", "quality": "QA 质检", "osticket": "Portal 门户",
-               "csv": "CSV export"}
+DEMO_TITLES = {
+    "zendesk": "Zendesk",
+    "quality": "QA 质检",
+    "osticket": "Portal 门户",
+    "csv": "CSV export",
+}
 
 
 def self_command() -> list[str]:

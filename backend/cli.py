@@ -17,10 +17,12 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -156,6 +158,13 @@ class _Server(uvicorn.Server):
         await super().startup(sockets=sockets)
         if self.started:
             await asyncio.to_thread(self._on_ready)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Stop gracefully (a second Ctrl-C: at once). Unlike uvicorn, do not re-raise the
+        signal once stopped: the command cleans up and returns 0."""
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        self.should_exit = True
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -500,8 +500,6 @@ class OsTicketStandIn:
     async def _list(self, request: Request) -> Response:
         if not self._login_ok(request):
             return self._unauthorized()
-        with self._lock:
-            hostile = self._hostile.pop(0) if self._hostile else None
         params = request.query_params
         try:
             page = int(params.get("page", "1"))
@@ -517,8 +515,8 @@ class OsTicketStandIn:
         if page < 1 or limit < 1:
             return xml_error(400, "page and limit start at 1")
         with self._lock:
-            if hostile is not None:
-                return self._hostile_response(hostile)
+            if self._hostile:
+                return self._hostile_response(self._hostile.pop(0))
             rows = sorted(
                 (t for t in self.tickets.values() if since is None or t.updated >= since),
                 key=lambda t: (t.updated, t.id),

@@ -46,11 +46,16 @@ def application(argv: list[str] | None = None) -> QApplication:
 
 
 async def _session(app: QApplication, options: RunOptions) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
     from app.domain import TablessError
     from app.runtime import open_workstation
     from ui import i18n, timefmt
     from ui.views.main_window import MainWindow
 
+    # Parsing off the loop (asyncio.to_thread) uses plain threads, joined at exit.
+    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="parse")
+    asyncio.get_running_loop().set_default_executor(executor)
     translations = i18n.Translations()
     try:
         workstation = open_workstation()
@@ -107,6 +112,7 @@ async def _session(app: QApplication, options: RunOptions) -> int:
         window.close()
         await workstation.stop()
         workstation.close()
+        executor.shutdown(wait=False, cancel_futures=True)
     return code
 
 

@@ -57,6 +57,7 @@ from app.domain import (
     ConfigError,
     DecodeError,
     ErrorContext,
+    RateLimitedError,
     RecordError,
     RemoteError,
     SecretError,
@@ -245,6 +246,8 @@ class OsTicketAdapter(Adapter):
             )
         except UnreachableError as exc:
             return CheckResult(False, f"cannot connect to {self.base_url}: {_network_reason(exc)}")
+        except RateLimitedError:
+            return CheckResult(False, "429 — the portal is rate limiting; try again shortly")
         except RemoteError as exc:
             return CheckResult(False, f"{exc.status_code} — the portal answered with an error")
         except DecodeError as exc:

@@ -185,12 +185,14 @@ class ZendeskAdapter(Adapter):
         after = self._after_cursor(cursor)
         page = await self._client.export_page(cursor=after, start_time=0, per_page=self.page_size)
         end = page.get("end_of_stream")
-        next_after = page.get("after_cursor") or after
-        if not isinstance(end, bool) or (not end and not isinstance(next_after, str)):
+        page_after = page.get("after_cursor")
+        readable_after = isinstance(page_after, str) and bool(page_after)
+        if not isinstance(end, bool) or (not end and not readable_after):
             raise DecodeError(
                 "the export page has no end_of_stream or after_cursor",
                 ErrorContext(system=self.system_id, stream=mapping.STREAM_TICKETS),
             )
+        next_after = page_after if readable_after else after
         raw_tickets = items(page, "tickets")
         live = [
             ticket_id

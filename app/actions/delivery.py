@@ -189,12 +189,12 @@ class OutboxDelivery:
     async def run(self) -> None:
         """Deliver whenever poked, and retry pending actions periodically."""
         while True:
+            self._wake.clear()  # before the pass: a poke during the pass is not lost
             try:
                 remaining = await self.deliver_pending()
             except Exception:
                 log.exception("outbox delivery pass failed")
                 remaining = 1
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._wake.wait(), timeout=RETRY_DELAY_S if remaining else 60.0

@@ -89,6 +89,7 @@ class AuditUploader:
     async def run(self) -> None:
         """Upload whenever poked, retrying while the backend is unreachable."""
         while True:
+            self._wake.clear()  # before the pass: a poke during the pass is not lost
             delay = 30.0
             try:
                 await self.upload_pending()
@@ -98,7 +99,6 @@ class AuditUploader:
                 self.last_error = f"backend unreachable: {type(exc).__name__}"
                 self.bus.publish(AuditUploaded(0, -1, self.last_error))
                 delay = 10.0
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 

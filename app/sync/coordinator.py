@@ -118,6 +118,7 @@ class SystemCoordinator:
     async def run(self) -> None:
         """Sync forever: on schedule, when poked, and backing off while the system fails."""
         while True:
+            self._wake.clear()  # before the pass: a poke during the pass is not lost
             try:
                 await self.sync_once()
             except AdapterError as error:
@@ -126,6 +127,5 @@ class SystemCoordinator:
             except TablessError as error:
                 log.error("sync of %s failed: %s", self.system_id, error)
                 await self._record_failure(error)
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.next_delay())

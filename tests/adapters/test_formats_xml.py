@@ -207,7 +207,9 @@ def test_oversized_payload_is_refused_before_parsing() -> None:
 
 
 def test_reading_helpers() -> None:
-    root = _parse(b'<t n="7" bad="x"><a> padded </a><a>second</a><empty/><b><![CDATA[ raw ]]></b></t>')
+    root = _parse(
+        b'<t n="7" bad="x"><a> padded </a><a>second</a><empty/><b><![CDATA[ raw ]]></b></t>'
+    )
     assert xml.findtext(root, "a") == "padded"
     assert xml.findtext(root, "b", strip=False) == " raw "
     assert xml.findtext(root, "empty", "-") == "-"

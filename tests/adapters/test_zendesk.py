@@ -657,3 +657,25 @@ def test_standin_speaks_zendesk_errors(standin: ZendeskStandIn, serve: Any) -> N
     assert invalid.json()["details"]["status"][0]["description"] == "Status: gone is not valid"
     assert first.headers["x-idempotency-lookup"] == "miss"
     assert reused.status_code == 400 and reused.json()["error"] == "IdempotentRequestError"
+
+
+def test_ticket_deleted_while_its_page_is_read_comes_back_deleted(
+    standin: ZendeskStandIn, serve: Any
+) -> None:
+    victim = standin.ticket_ids()[7]
+    comments_path = f"/api/v2/tickets/{victim}/comments.json"
+
+    async def delete_on_first_comment_request(scope: Any, receive: Any, send: Any) -> None:
+        # a colleague deletes the ticket after the export page was cut, before its comments
+        first_time = standin.raw_ticket(victim)["status"] != "deleted"
+        if scope["type"] == "http" and scope["path"] == comments_path and first_time:
+            standin.delete_ticket(victim)
+        await standin.app(scope, receive, send)
+
+    url = serve(delete_on_first_comment_request)
+    pages, _ = run_with(standin, url, pull_all, page_size=30)
+
+    first = [t.key.external_id for t in pages[0].tickets]
+    assert str(victim) not in first and len(first) == 29 and pages[0].quarantined == []
+    (again,) = [t for t in tickets_of(pages) if t.key.external_id == str(victim)]
+    assert again.deleted and again.messages == ()

@@ -118,8 +118,12 @@ def test_reply_and_status_round_trip_with_audit(zendesk, tmp_path: Path) -> None
     adapter = _adapter(connection)
     coordinator = SystemCoordinator(adapter, writer, bus)
     service = ActionService(writer, bus, IDENTITY, lambda _s: adapter.manifest.capabilities)
-    delivery = OutboxDelivery(writer, {"zendesk": adapter}, bus,
-                              (IDENTITY.agent, IDENTITY.device_id, IDENTITY.client_version))
+    delivery = OutboxDelivery(
+        writer,
+        {"zendesk": adapter},
+        bus,
+        (IDENTITY.agent, IDENTITY.device_id, IDENTITY.client_version),
+    )
 
     async def scenario() -> tuple[int, str, str]:
         await coordinator.sync_once()
@@ -139,25 +143,36 @@ def test_reply_and_status_round_trip_with_audit(zendesk, tmp_path: Path) -> None
         return ticket_id, external, original
 
     ticket_id, external, original = asyncio.run(scenario())
-    remote = httpx.get(f"{url}/api/v2/tickets/{external}/comments.json",
-                       headers={"Authorization": "Bearer " + _token(url, connection)}).json()
+    remote = httpx.get(
+        f"{url}/api/v2/tickets/{external}/comments.json",
+        headers={"Authorization": "Bearer " + _token(url, connection)},
+    ).json()
     bodies = [(c["body"], c["public"]) for c in remote["comments"]]
     assert ("您好，退款已经处理。", True) in bodies
     assert ("checked with finance", False) in bodies
-    status = httpx.get(f"{url}/api/v2/tickets/{external}.json",
-                       headers={"Authorization": "Bearer " + _token(url, connection)}).json()
+    status = httpx.get(
+        f"{url}/api/v2/tickets/{external}.json",
+        headers={"Authorization": "Bearer " + _token(url, connection)},
+    ).json()
     assert status["ticket"]["status"] == "pending"
     with cache.engine.connect() as conn:
-        ours = [m for m in queries.conversation(conn, ticket_id)
-                if m.body_text in ("您好，退款已经处理。", "checked with finance")]
+        ours = [
+            m
+            for m in queries.conversation(conn, ticket_id)
+            if m.body_text in ("您好，退款已经处理。", "checked with finance")
+        ]
         assert len(ours) == 2 and all(m.pending_action_id is None for m in ours)  # no duplicates
         assert queries.ticket(conn, ticket_id).status == "pending"
         states = [r.state for r in conn.execute(select(outbox.c.state))]
         records = [r.record for r in conn.execute(select(audit_log).order_by(audit_log.c.seq))]
     assert states == ["sent", "sent", "sent"]
     assert [(r["action"], r["outcome"]) for r in records] == [
-        ("reply", "pending"), ("note", "pending"), ("set_status", "pending"),
-        ("reply", "delivered"), ("note", "delivered"), ("set_status", "delivered"),
+        ("reply", "pending"),
+        ("note", "pending"),
+        ("set_status", "pending"),
+        ("reply", "delivered"),
+        ("note", "delivered"),
+        ("set_status", "delivered"),
     ]
     assert records[2]["before"] == {"status": original}
     assert records[2]["after"]["status"] == "pending"
@@ -179,8 +194,9 @@ def test_a_rejected_command_writes_nothing(zendesk, tmp_path: Path) -> None:  # 
         with cache.engine.connect() as conn:
             ticket_id = queries.inbox_ids(conn)[0]
         with pytest.raises(ActionRejected, match="empty"):
-            await ActionService(writer, bus, IDENTITY, lambda _s: adapter.manifest.capabilities
-                                ).submit(Reply(ticket_id, "   "))
+            await ActionService(
+                writer, bus, IDENTITY, lambda _s: adapter.manifest.capabilities
+            ).submit(Reply(ticket_id, "   "))
         with pytest.raises(ActionRejected, match="does not support"):
             await service.submit(ChangeStatus(ticket_id, Status.SOLVED))
         await adapter.aclose()
@@ -191,9 +207,12 @@ def test_a_rejected_command_writes_nothing(zendesk, tmp_path: Path) -> None:  # 
 
 
 def _token(url: str, connection: dict) -> str:  # type: ignore[type-arg]
-    response = httpx.post(f"{url}/oauth/tokens", data={
-        "grant_type": "client_credentials",
-        "client_id": connection["settings"]["client_id"],
-        "client_secret": connection["secrets"]["client_secret"],
-    })
+    response = httpx.post(
+        f"{url}/oauth/tokens",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": connection["settings"]["client_id"],
+            "client_secret": connection["secrets"]["client_secret"],
+        },
+    )
     return str(response.json()["access_token"])

@@ -160,4 +160,3 @@ def make_chain(
             )
         )
     return records
-

@@ -48,13 +48,17 @@ def test_listing_filters_and_pages(backend: RunningBackend) -> None:
     assert backend.listed(device_id=device, action="note") == [r for r in chain if r.seq % 3 == 1]
     assert backend.listed(device_id=device, system_id="osticket", ticket_id="T-1") == [chain[3]]
 
-    page = backend.client().get(
-        "/api/v1/audit/records", params={"device_id": device, "limit": 4}
-    ).json()
+    page = (
+        backend.client()
+        .get("/api/v1/audit/records", params={"device_id": device, "limit": 4})
+        .json()
+    )
     assert [r["seq"] for r in page["records"]] == [1, 2, 3, 4] and page["has_more"] is True
-    rest = backend.client().get(
-        "/api/v1/audit/records", params={"device_id": device, "limit": 4, "after_seq": 4}
-    ).json()
+    rest = (
+        backend.client()
+        .get("/api/v1/audit/records", params={"device_id": device, "limit": 4, "after_seq": 4})
+        .json()
+    )
     assert [r["seq"] for r in rest["records"]] == [5, 6] and rest["has_more"] is False
 
 
@@ -145,7 +149,7 @@ def test_a_tampered_record_is_refused_naming_it(backend: RunningBackend) -> None
 
 def test_a_malformed_record_is_refused_naming_the_field(backend: RunningBackend) -> None:
     chain = make_chain(2)
-    body = {"device_id": chain[0].device_id, "records": [to_wire(r) for r in chain]}
+    body: dict[str, Any] = {"device_id": chain[0].device_id, "records": [to_wire(r) for r in chain]}
     body["records"][1]["occurred_at"] = "2026-03-14 09:26:53"
 
     response = backend.client().post("/api/v1/audit/batches", json=body)

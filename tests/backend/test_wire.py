@@ -47,7 +47,9 @@ def first_record(**changes: Any) -> AuditRecord:
         "system_id": "zendesk",
         "ticket_id": "42",
         "after": {"status": "solved", "body": "Merci, réglé ✓"},
-        "occurred_at": datetime(2026, 3, 14, 17, 26, 53, 589793, tzinfo=timezone(timedelta(hours=8))),
+        "occurred_at": datetime(
+            2026, 3, 14, 17, 26, 53, 589793, tzinfo=timezone(timedelta(hours=8))
+        ),
         "record_id": RECORD_ID,
     }
     values.update(changes)

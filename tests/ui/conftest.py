@@ -1,27 +1,37 @@
-"""Qt fixtures: a qasync loop on the test's QApplication."""
+"""Qt fixtures: one qasync loop on the session's QApplication.
+
+A second ``qasync.QEventLoop`` on the same QApplication after closing the first crashed here
+(segfault in its constructor), so the whole session shares one loop, like the real app does.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 
-@pytest.fixture
-def qloop(qapp):  # type: ignore[no-untyped-def]
-    """An asyncio loop running inside Qt's event loop (qasync), closed after the test."""
+@pytest.fixture(scope="session")
+def qloop(qapp: Any) -> Iterator[Any]:
+    """An asyncio loop running inside Qt's event loop (qasync), for the whole session."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import qasync
 
     loop = qasync.QEventLoop(qapp)
+    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="loop-default")
+    loop.set_default_executor(executor)  # as ui.main does: plain threads, joined at the end
     asyncio.set_event_loop(loop)
     yield loop
     loop.run_until_complete(loop.shutdown_asyncgens())
+    executor.shutdown(wait=True)
     asyncio.set_event_loop(None)
-    loop.close()
+    loop.close()  # while the QApplication still exists (closing at exit crashes in __del__)
 
 
 @pytest.fixture
-def run_async(qloop) -> Iterator:  # type: ignore[no-untyped-def]
+def run_async(qloop: Any) -> Any:
     """``run_async(coro)`` runs a coroutine to completion on the qasync loop."""
-    yield qloop.run_until_complete
+    return qloop.run_until_complete

@@ -20,7 +20,7 @@ def test_many_thousands_of_qasync_callbacks_and_signals(run_async) -> None:  # t
     async def churn() -> int:
         loop = asyncio.get_running_loop()
         done = 0
-        for batch in range(40):
+        for _batch in range(40):
             futures = []
             for i in range(500):
                 future = loop.create_future()

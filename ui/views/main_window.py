@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self._refresh_timer = QTimer(self, singleShot=True, interval=150)
         self._refresh_timer.timeout.connect(self.refresh_views)
         self._changed: set[int] = set()
+        self._refreshing = False
         self._health_timer = QTimer(self, interval=5_000)
         self._health_timer.timeout.connect(self.update_lights)
         self._health_timer.start()
@@ -127,12 +128,16 @@ class MainWindow(QMainWindow):
         """Re-read the inbox, the open ticket and the supervisor counts from the cache."""
         selected = self.current_ticket_id()
         changed, self._changed = list(self._changed), set()
-        self.inbox_model.refresh(changed)
-        if selected is not None:
-            position = self.inbox_model.position_of(selected)
-            if position is not None:
-                self.inbox.selectRow(position)
-        if selected is None or selected in changed:
+        self._refreshing = True  # a reset clears the selection for a moment: not a user choice
+        try:
+            self.inbox_model.refresh(changed)
+            if selected is not None:
+                position = self.inbox_model.position_of(selected)
+                if position is not None:
+                    self.inbox.selectRow(position)
+        finally:
+            self._refreshing = False
+        if selected is None or selected in changed or selected != self.current_ticket_id():
             self.show_current()
         self.supervisor.schedule_refresh()
 
@@ -142,7 +147,8 @@ class MainWindow(QMainWindow):
         return self.inbox_model.ticket_id(rows[0].row()) if rows else None
 
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
-        self.show_current()
+        if not self._refreshing:
+            self.show_current()
 
     def show_current(self) -> None:
         """Show the selected ticket's conversation (from the cache only)."""

@@ -46,7 +46,11 @@ def upload_batch(
     except WireError as exc:
         raise HTTPException(
             422,
-            {"error": "invalid_record", "field": exc.field, "message": str(exc)},
+            {
+                "error": "invalid_record" if exc.field.startswith("records[") else "invalid_batch",
+                "field": exc.field,
+                "message": str(exc),
+            },
         ) from None
     return crud.upload_batch(database, batch, uploaded_by=agent.name).to_wire()
 
