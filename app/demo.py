@@ -74,7 +74,9 @@ def _wait_ready(process: subprocess.Popen[bytes], ready: Path, what: str) -> dic
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if ready.exists():
-            return dict(json.loads(ready.read_text(encoding="utf-8")))
+            announced = dict(json.loads(ready.read_text(encoding="utf-8")))
+            ready.unlink()  # it carries the stand-ins' demo credentials: keyring only
+            return announced
         if process.poll() is not None:
             raise ConfigError(
                 f"the demo {what} exited with code {process.returncode}; "
@@ -96,7 +98,9 @@ def _spawn(args: list[str], ready: Path, env: dict[str, str]) -> subprocess.Pope
     )
 
 
-def start_services(home: Path, *, live_every_s: float = 20.0) -> DemoServices:
+def start_services(
+    home: Path, *, live_every_s: float = 20.0, broken: tuple[str, ...] = ()
+) -> DemoServices:
     """Start the stand-ins and the backend; store the demo secrets in the keyring."""
     store = SecretStore()
     store.ensure_available()  # fail before starting anything when there is no keyring
@@ -104,7 +108,8 @@ def start_services(home: Path, *, live_every_s: float = 20.0) -> DemoServices:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TABLESS_BACKEND_")}
     try:
         sandbox = _spawn(
-            ["sandbox", "--folder", str(home / "exports"), "--live-every", str(live_every_s)],
+            ["sandbox", "--folder", str(home / "exports"), "--live-every", str(live_every_s),
+             *[arg for name in broken for arg in ("--down", name)]],
             home / "sandbox.ready",
             env,
         )

@@ -130,7 +130,8 @@ def main(argv: list[str]) -> int:
         return 1
     seconds = time.monotonic() - started
     size, files = folder_size(BUNDLE)
-    print(f"built {BUNDLE.relative_to(ROOT)} in {seconds:.0f} s: {size / 1e6:.1f} MB, {files} files")
+    where = BUNDLE.relative_to(ROOT)
+    print(f"built {where} in {seconds:.0f} s: {size / 1e6:.1f} MB, {files} files")
     print(
         json.dumps(
             {

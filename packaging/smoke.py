@@ -1,6 +1,6 @@
 """Headless smoke test of the built bundle ``packaging/dist/tabless/``.
 
-    python3 packaging/smoke.py [--keep] [--timeout 300]
+    python3 packaging/smoke.py [--bundle DIR] [--keep] [--timeout 300]
 
 Runs, with a fresh temporary ``TABLESS_HOME`` and ``TABLESS_DEMO_HOME``:
 
@@ -10,7 +10,9 @@ Runs, with a fresh temporary ``TABLESS_HOME`` and ``TABLESS_DEMO_HOME``:
    template parses in the frozen app and names installed adapters);
 3. ``tabless demo --offscreen --exit-after-sync --screenshot <tmp>/bundle.png``: the bundle starts
    itself again as ``tabless sandbox`` and ``tabless backend``, syncs every system, migrates both
-   databases from the shipped Alembic scripts and saves a picture of the window.
+   databases from the shipped Alembic scripts and saves a picture of the window;
+4. when the bundle ships a Chinese catalogue, the same with ``--lang zh_CN`` (a second home):
+   the window must find the catalogue (``bundle-zh_CN.png``).
 
 It asserts exit code 0 and a non-empty PNG, then prints one JSON line with the bundle size and
 the demo's run time. On Linux without a session bus each command runs in a private D-Bus
@@ -34,7 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "packaging" / "dist" / "tabless"
-EXECUTABLE = BUNDLE / ("tabless.exe" if os.name == "nt" else "tabless")
+EXECUTABLE_NAME = "tabless.exe" if os.name == "nt" else "tabless"
 SITE_EXAMPLE = ROOT / "packaging" / "site-config.example.toml"
 ADAPTERS = ("csv", "osticket", "quality", "zendesk")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -80,21 +82,40 @@ def wrap(command: list[str]) -> list[str]:
     return ["dbus-run-session", "--", "sh", "-c", script]
 
 
-def run(args: list[str], env: dict[str, str], timeout: float) -> Outcome:
-    """Run the bundle with ``args``; never raises on a non-zero exit."""
-    started = time.monotonic()
-    try:
-        result = subprocess.run(
-            wrap([str(EXECUTABLE), *args]),
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+@dataclass(frozen=True, slots=True)
+class Runner:
+    """Runs the bundle's executable from a neutral directory, keeping each command's output."""
+
+    executable: Path
+    tmp: Path
+    timeout: float
+
+    def __call__(self, label: str, args: list[str], env: dict[str, str]) -> Outcome:
+        """Run ``tabless *args``; the output goes to ``<tmp>/<label>.log``; never raises on a
+        non-zero exit."""
+        started = time.monotonic()
+        try:
+            result = subprocess.run(
+                wrap([str(self.executable), *args]),
+                env=env,
+                cwd=self.tmp,  # nothing may come from the source tree
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                timeout=self.timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise SmokeFailure(
+                f"`tabless {' '.join(args)}` did not finish in {self.timeout:.0f} s"
+            ) from exc
+        outcome = Outcome(
+            result.returncode, result.stdout, result.stderr, time.monotonic() - started
         )
-    except subprocess.TimeoutExpired as exc:
-        raise SmokeFailure(f"`tabless {' '.join(args)}` did not finish in {timeout:.0f} s") from exc
-    return Outcome(result.returncode, result.stdout, result.stderr, time.monotonic() - started)
+        log = f"$ tabless {' '.join(args)}\n{outcome.stdout}\n--- stderr ---\n{outcome.stderr}"
+        (self.tmp / f"{label}.log").write_text(log, encoding="utf-8")
+        return outcome
 
 
 def expect(condition: bool, message: str, outcome: Outcome | None = None) -> None:
@@ -117,11 +138,11 @@ def clean_environment(tmp: Path) -> dict[str, str]:
     return env
 
 
-def check_doctor(env: dict[str, str], timeout: float) -> None:
+def check_doctor(run: Runner, env: dict[str, str]) -> None:
     """``--version`` and ``doctor`` work; all adapters are registered; the keyring is usable."""
-    version = run(["--version"], env, timeout)
+    version = run("version", ["--version"], env)
     expect(version.code == 0 and version.stdout.startswith("tabless "), "--version", version)
-    doctor = run(["doctor"], env, timeout)
+    doctor = run("doctor", ["doctor"], env)
     expect(doctor.code == 0, f"`tabless doctor` exited with {doctor.code}", doctor)
     expect("(ok)" in doctor.stdout, "doctor: the keyring is not available", doctor)
     adapters_line = next(
@@ -131,32 +152,32 @@ def check_doctor(env: dict[str, str], timeout: float) -> None:
     expect(not missing, f"doctor: adapters missing from the bundle: {missing}", doctor)
 
 
-def check_site_example(env: dict[str, str], timeout: float) -> int:
+def check_site_example(run: Runner, env: dict[str, str]) -> int:
     """``doctor`` reads the IT example site config; returns how many systems it listed."""
-    doctor = run(["doctor"], {**env, "TABLESS_SITE_CONFIG": str(SITE_EXAMPLE)}, timeout)
+    doctor = run("doctor-site", ["doctor"], {**env, "TABLESS_SITE_CONFIG": str(SITE_EXAMPLE)})
     expect(doctor.code == 0, "doctor rejected packaging/site-config.example.toml", doctor)
     systems = [line for line in doctor.stdout.splitlines() if line.startswith("system:")]
     expect(len(systems) >= len(ADAPTERS), "doctor listed too few example systems", doctor)
     return len(systems)
 
 
-def check_demo(env: dict[str, str], png: Path, timeout: float) -> Outcome:
-    """The demo syncs every system headless and writes a non-empty PNG."""
-    demo = run(
-        ["demo", "--offscreen", "--exit-after-sync", "--screenshot", str(png)],
-        env,
-        timeout,
-    )
-    expect(demo.code == 0, f"`tabless demo` exited with {demo.code}", demo)
+def check_demo(run: Runner, env: dict[str, str], png: Path, language: str = "") -> Outcome:
+    """The demo syncs every system headless and writes a non-empty PNG (in ``language``)."""
+    args = ["demo", "--offscreen", "--exit-after-sync", "--screenshot", str(png)]
+    if language:
+        args += ["--lang", language]
+    demo = run(f"demo-{language or 'default'}", args, env)
+    expect(demo.code == 0, f"`tabless {' '.join(args)}` exited with {demo.code}", demo)
+    expect("no compiled translation" not in demo.stderr, f"{language}: catalogue not found", demo)
     expect(png.is_file() and png.stat().st_size > 0, f"no screenshot at {png}", demo)
     expect(png.read_bytes()[:8] == PNG_SIGNATURE, f"{png} is not a PNG", demo)
     return demo
 
 
-def bundle_size() -> tuple[int, int]:
+def bundle_size(bundle: Path) -> tuple[int, int]:
     """(bytes, files) of the bundle folder, symbolic links not followed."""
     total = files = 0
-    for path in BUNDLE.rglob("*"):
+    for path in bundle.rglob("*"):
         if path.is_file() and not path.is_symlink():
             total += path.stat().st_size
             files += 1
@@ -166,23 +187,33 @@ def bundle_size() -> tuple[int, int]:
 def main(argv: list[str]) -> int:
     """Run the checks; one JSON line on stdout; exit 1 on the first failure."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--bundle", type=Path, default=BUNDLE, help="the bundle folder (default: %(default)s)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per command")
     args = parser.parse_args(argv)
-    if not EXECUTABLE.is_file():
-        print(f"no bundle at {EXECUTABLE}; run packaging/build.py first", file=sys.stderr)
+    bundle = args.bundle.resolve()
+    executable = bundle / EXECUTABLE_NAME
+    if not executable.is_file():
+        print(f"no bundle at {executable}; run packaging/build.py first", file=sys.stderr)
         return 1
     tmp = Path(tempfile.mkdtemp(prefix="tabless-smoke-"))
     png = tmp / "bundle.png"
     env = clean_environment(tmp)
-    size, files = bundle_size()
-    report: dict[str, object] = {"bundle": str(BUNDLE), "size_mb": round(size / 1e6, 1)}
+    run = Runner(executable, tmp, args.timeout)
+    size, files = bundle_size(bundle)
+    report: dict[str, object] = {"bundle": str(bundle), "size_mb": round(size / 1e6, 1)}
     report["files"] = files
     report["private_keyring"] = needs_private_keyring()
     try:
-        check_doctor(env, args.timeout)
-        report["site_example_systems"] = check_site_example(env, args.timeout)
-        demo = check_demo(env, png, args.timeout)
+        check_doctor(run, env)
+        report["site_example_systems"] = check_site_example(run, env)
+        demo = check_demo(run, env, png)
+        if any((bundle / "_internal" / "resources" / "translations").glob("*_zh_CN.qm")):
+            zh_env = {**env, "TABLESS_DEMO_HOME": str(tmp / "demo-zh_CN")}
+            check_demo(run, zh_env, tmp / "bundle-zh_CN.png", "zh_CN")
+            report["zh_CN"] = True
     except SmokeFailure as exc:
         report.update(ok=False, error=str(exc), tmp=str(tmp))
         print(json.dumps(report, ensure_ascii=False))
@@ -194,7 +225,7 @@ def main(argv: list[str]) -> int:
         report["tmp"] = str(tmp)
     else:
         shutil.rmtree(tmp, ignore_errors=True)
-        report["png"] = None
+        report["png"] = None  # removed with the temporary directory; --keep keeps them
     print(json.dumps(report, ensure_ascii=False))
     return 0
 

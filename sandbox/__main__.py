@@ -1,6 +1,6 @@
 """Run every stand-in on 127.0.0.1 free ports: ``python -m sandbox --ready-file F --folder D``.
 
-Writes one JSON object to the ready file (and stdout) once all servers accept connections:
+Writes one JSON object to the ready file (or stdout) once all servers accept connections:
 ``{"systems": {"<id>": <connection>}, "pid": n}``, where each connection is what the stand-in's
 ``connection()`` returns. With ``--live-every S`` each system changes something every S seconds.
 """
@@ -51,16 +51,19 @@ def _write_atomically(path: Path, text: str) -> None:
 async def _main(args: argparse.Namespace) -> None:
     folder = Path(args.folder)
     http, csv = _stand_ins(folder, args.seed)
+    for name in args.down:
+        http[name].plan.update({"down": True})  # every request answers 503
     await asyncio.to_thread(_prepare, folder, csv)
     urls = await serve_many({name: stand_in.app for name, stand_in in http.items()})
     await asyncio.sleep(0.2)  # let the servers bind before announcing
     systems = {name: stand_in.connection(urls[name]) for name, stand_in in http.items()}
     systems["csv"] = csv.connection(str(folder))
     announcement = json.dumps({"systems": systems, "pid": os.getpid()}, ensure_ascii=False)
-    if args.ready_file:
+    if args.ready_file:  # the demo reads and deletes it; its log never sees the credentials
         await asyncio.to_thread(_write_atomically, Path(args.ready_file), announcement)
-    sys.stdout.write(announcement + "\n")
-    sys.stdout.flush()
+    else:
+        sys.stdout.write(announcement + "\n")
+        sys.stdout.flush()
     rng = random.Random(args.seed + 1)
     everyone = [*http.values(), csv]
     while True:
@@ -80,6 +83,13 @@ def sandbox_command(argv: list[str]) -> int:
         type=float,
         default=0.0,
         help="seconds between simulated remote changes (0: none)",
+    )
+    parser.add_argument(
+        "--down",
+        action="append",
+        default=[],
+        choices=("zendesk", "quality", "osticket"),
+        help="start this stand-in broken (503 to everything); repeatable",
     )
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):

@@ -24,6 +24,8 @@ def _window_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--lang", choices=("en", "zh_CN"), help="interface language")
     parser.add_argument("--announce", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--tab", choices=("inbox", "supervisor"), default="inbox",
+                        help="the tab shown first")
 
 
 def _options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -36,6 +38,7 @@ def _options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         exit_after_sync=args.exit_after_sync,
         sync_timeout_s=args.timeout,
         language=args.lang,
+        tab=args.tab,
         announce=args.announce,
     )
 
@@ -57,6 +60,13 @@ def demo_command(argv: list[str]) -> int:
     parser.add_argument(
         "--live-every", type=float, default=20.0, help="seconds between simulated remote changes"
     )
+    parser.add_argument(
+        "--break-system",
+        action="append",
+        default=[],
+        choices=("zendesk", "quality", "osticket"),
+        help="start this stand-in broken, to see how failures look (repeatable)",
+    )
     args = parser.parse_args(argv)
     from app import demo
     from app.domain import TablessError
@@ -65,7 +75,9 @@ def demo_command(argv: list[str]) -> int:
     os.environ["TABLESS_HOME"] = str(home)
     os.environ["TABLESS_SITE_CONFIG"] = str(home / "no-site-config.toml")
     try:
-        services = demo.start_services(home, live_every_s=args.live_every)
+        services = demo.start_services(
+            home, live_every_s=args.live_every, broken=tuple(args.break_system)
+        )
     except TablessError as exc:
         sys.stderr.write(f"tabless demo: {exc}\n")
         return 2

@@ -80,3 +80,58 @@ class Translations:
             app.installTranslator(qt)
             self._installed.append(qt)
         return self.language
+
+
+def ui_sources(root: Path | None = None) -> list[Path]:
+    """Every Python file of the UI (what lupdate scans)."""
+    base = root or Path(__file__).resolve().parent
+    return sorted(p for p in base.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def fill_translations(ts_file: Path, table: dict[str, str]) -> list[str]:
+    """Write ``table``'s translations into ``ts_file``; returns source texts still missing."""
+    from html import escape
+
+    text = ts_file.read_text(encoding="utf-8")
+    missing: list[str] = []
+    out: list[str] = []
+    for block in text.split("<message>"):
+        if "<source>" not in block:
+            out.append(block)
+            continue
+        source = block.split("<source>", 1)[1].split("</source>", 1)[0]
+        plain = (source.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
+                 .replace("&apos;", "'").replace("&amp;", "&"))
+        head, _, rest = block.partition("<translation")
+        tail = rest.split("</translation>", 1)[1] if "</translation>" in rest else (
+            rest.split("/>", 1)[1])
+        if plain in table:
+            out.append(f"{head}<translation>{escape(table[plain], quote=False)}</translation>{tail}")
+        else:
+            missing.append(plain)
+            out.append(block)
+    ts_file.write_text("<message>".join(out), encoding="utf-8")
+    return missing
+
+
+def update_translations() -> list[str]:
+    """Re-scan the UI with lupdate and fill zh_CN from ``zh_CN.toml``; the missing texts."""
+    import tomllib
+
+    folder = translations_dir()
+    tool = shutil.which(str(Path(sys.executable).with_name("pyside6-lupdate"))) or "pyside6-lupdate"
+    ts_file = folder / "tabless_zh_CN.ts"
+    subprocess.run(  # noqa: S603 - our own tool and files
+        [tool, "-silent", "-no-obsolete", *map(str, ui_sources()), "-ts", str(ts_file)],
+        check=True,
+    )
+    table = tomllib.loads((folder / "zh_CN.toml").read_text(encoding="utf-8"))
+    return fill_translations(ts_file, table)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["update"]:
+        still_missing = update_translations()
+        sys.stdout.write("".join(f"missing: {m}\n" for m in still_missing))
+        raise SystemExit(1 if still_missing else 0)
+    raise SystemExit("usage: python -m ui.i18n update")

@@ -1,29 +1,58 @@
-"""Translated labels for the core's vocabularies (statuses, priorities, health reasons)."""
+"""Translated labels for the core's vocabularies (statuses, priorities, health reasons).
+
+Texts are marked with ``QT_TRANSLATE_NOOP`` so ``pyside6-lupdate`` finds them; they are
+translated when shown, so a live language switch takes effect at once.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 from app.domain import Priority, Status
 from app.sync.health import Reason
 
+CONTEXT = "Labels"
+STATUS_TEXT = {
+    Status.NEW: QT_TRANSLATE_NOOP("Labels", "New"),
+    Status.OPEN: QT_TRANSLATE_NOOP("Labels", "Open"),
+    Status.PENDING: QT_TRANSLATE_NOOP("Labels", "Pending"),
+    Status.ON_HOLD: QT_TRANSLATE_NOOP("Labels", "On hold"),
+    Status.SOLVED: QT_TRANSLATE_NOOP("Labels", "Solved"),
+    Status.CLOSED: QT_TRANSLATE_NOOP("Labels", "Closed"),
+}
+PRIORITY_TEXT = {
+    Priority.LOW: QT_TRANSLATE_NOOP("Labels", "Low"),
+    Priority.NORMAL: QT_TRANSLATE_NOOP("Labels", "Normal"),
+    Priority.HIGH: QT_TRANSLATE_NOOP("Labels", "High"),
+    Priority.URGENT: QT_TRANSLATE_NOOP("Labels", "Urgent"),
+}
+REASON_TEXT = {
+    Reason.SYNCED: QT_TRANSLATE_NOOP("Labels", "Synced"),
+    Reason.FIRST_SYNC: QT_TRANSLATE_NOOP("Labels", "First sync in progress"),
+    Reason.SLOW: QT_TRANSLATE_NOOP("Labels", "Responding slowly"),
+    Reason.STALE: QT_TRANSLATE_NOOP("Labels", "Not synced for a while (stale)"),
+    Reason.UNREACHABLE: QT_TRANSLATE_NOOP("Labels", "Unreachable"),
+    Reason.AUTH: QT_TRANSLATE_NOOP("Labels", "Credentials rejected"),
+    Reason.ERROR: QT_TRANSLATE_NOOP("Labels", "Sync failed"),
+}
+MESSAGE_TEXT = {
+    "reply": QT_TRANSLATE_NOOP("Labels", "Reply"),
+    "note": QT_TRANSLATE_NOOP("Labels", "Internal note"),
+    "event": QT_TRANSLATE_NOOP("Labels", "Event"),
+    "sending": QT_TRANSLATE_NOOP("Labels", "Sending…"),
+    "failed": QT_TRANSLATE_NOOP("Labels", "Failed"),
+}
 
-def _t(text: str) -> str:
-    return QCoreApplication.translate("Labels", text)
+
+def tr(text: str) -> str:
+    """``text`` in the current language."""
+    return QCoreApplication.translate(CONTEXT, text)
 
 
 def status_label(status: str) -> str:
     """The agent-facing name of a unified status."""
-    names = {
-        Status.NEW: _t("New"),
-        Status.OPEN: _t("Open"),
-        Status.PENDING: _t("Pending"),
-        Status.ON_HOLD: _t("On hold"),
-        Status.SOLVED: _t("Solved"),
-        Status.CLOSED: _t("Closed"),
-    }
     try:
-        return names[Status(status)]
+        return tr(STATUS_TEXT[Status(status)])
     except ValueError:
         return status
 
@@ -32,27 +61,17 @@ def priority_label(priority: str | None) -> str:
     """The agent-facing name of a priority ('' when unknown)."""
     if not priority:
         return ""
-    names = {
-        Priority.LOW: _t("Low"),
-        Priority.NORMAL: _t("Normal"),
-        Priority.HIGH: _t("High"),
-        Priority.URGENT: _t("Urgent"),
-    }
     try:
-        return names[Priority(priority)]
+        return tr(PRIORITY_TEXT[Priority(priority)])
     except ValueError:
         return priority
 
 
 def reason_label(reason: Reason) -> str:
     """Why a system's light has its colour, as a sentence."""
-    names = {
-        Reason.SYNCED: _t("Synced"),
-        Reason.FIRST_SYNC: _t("First sync in progress"),
-        Reason.SLOW: _t("Responding slowly"),
-        Reason.STALE: _t("Not synced for a while (stale)"),
-        Reason.UNREACHABLE: _t("Unreachable"),
-        Reason.AUTH: _t("Credentials rejected"),
-        Reason.ERROR: _t("Sync failed"),
-    }
-    return names[reason]
+    return tr(REASON_TEXT[reason])
+
+
+def message_label(key: str) -> str:
+    """Labels of conversation entries: reply, note, event, sending, failed."""
+    return tr(MESSAGE_TEXT[key])

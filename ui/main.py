@@ -26,6 +26,7 @@ class RunOptions:
     sync_timeout_s: float = 120.0
     language: str | None = None
     announce: bool = False  # print progress events (JSON lines) for the benchmark
+    tab: str = "inbox"  # which tab to show first: inbox or supervisor
 
 
 def _announce(enabled: bool, event: str, **fields: object) -> None:
@@ -99,6 +100,7 @@ async def _session(app: QApplication, options: RunOptions) -> int:
                 )
             if window.inbox_model.rowCount():
                 window.inbox.selectRow(0)
+            window.tabs.setCurrentIndex(1 if options.tab == "supervisor" else 0)
             await asyncio.sleep(0.3)  # let layouts settle before the picture
             if options.screenshot:
                 options.screenshot.parent.mkdir(parents=True, exist_ok=True)

@@ -84,7 +84,8 @@ def test_every_system_names_an_installed_adapter_with_its_required_settings(
             for key, field in fields.items()
             if field.required and not field.secret and field.default is None
         }
-        assert required <= set(entry.settings), f"{system_id}: lacks {required - set(entry.settings)}"
+        missing = required - set(entry.settings)
+        assert not missing, f"{system_id}: lacks the required settings {sorted(missing)}"
         for key, value in entry.settings.items():
             assert key in fields, f"{system_id}: {key!r} is not a setting of {entry.adapter}"
             assert not fields[key].secret, f"{system_id}: secret {key!r} in a config file"

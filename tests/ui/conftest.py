@@ -35,3 +35,25 @@ def qloop(qapp: Any) -> Iterator[Any]:
 def run_async(qloop: Any) -> Any:
     """``run_async(coro)`` runs a coroutine to completion on the qasync loop."""
     return qloop.run_until_complete
+
+
+@pytest.fixture
+def workstation_window(qtbot: Any, tmp_path: Any) -> Iterator[Any]:
+    """A main window over a workstation with no systems (an empty cache), and its translator."""
+    from app.cache import open_cache
+    from app.config import SETTINGS, Config
+    from app.runtime import Workstation
+    from app.secrets import SecretStore
+    from ui.i18n import Translations, compile_translations
+    from ui.views.main_window import MainWindow
+
+    compile_translations()
+    values = {s.key: s.default for s in SETTINGS}
+    ws = Workstation(config=Config(values, {}, []), cache=open_cache(tmp_path / "c.sqlite3"),
+                     secrets=SecretStore(service="tabless-test"))
+    window = MainWindow(ws)
+    qtbot.addWidget(window)
+    translations = Translations()
+    yield window, translations
+    translations.install("en")
+    ws.close()

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.domain import Status
 from ui import timefmt
-from ui.labels import priority_label, status_label
+from ui.labels import message_label, priority_label, status_label
 
 
 def render_conversation(messages: list[Any], pending: set[str], failed: set[str]) -> str:
@@ -31,10 +31,10 @@ def render_conversation(messages: list[Any], pending: set[str], failed: set[str]
         background = "#fff6d6" if note else "#f2f5f9"
         badge = ""
         if message.pending_action_id in failed:
-            badge = ' <span style="color:#d23b3b">⚠ ' + html.escape(_t("Failed")) + "</span>"
+            badge = ' <span style="color:#d23b3b">⚠ ' + html.escape(message_label("failed")) + "</span>"
         elif message.pending_action_id:
-            badge = ' <span style="color:#8a8a8a">⏳ ' + html.escape(_t("Sending…")) + "</span>"
-        kind = _t("Internal note") if note else _t("Reply")
+            badge = ' <span style="color:#8a8a8a">⏳ ' + html.escape(message_label("sending")) + "</span>"
+        kind = message_label("note" if note else "reply")
         body = html.escape(message.body_text).replace("\n", "<br>")
         parts.append(
             f'<table width="100%" cellpadding="8" style="background:{background};'
@@ -45,12 +45,6 @@ def render_conversation(messages: list[Any], pending: set[str], failed: set[str]
             f"<br>{body}</td></tr></table>"
         )
     return "".join(parts)
-
-
-def _t(text: str) -> str:
-    from PySide6.QtCore import QCoreApplication
-
-    return QCoreApplication.translate("ConversationPanel", text)
 
 
 class ConversationPanel(QWidget):
