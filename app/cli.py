@@ -27,7 +27,7 @@ def doctor_command(argv: list[str]) -> int:
     from app import paths
     from app.config import load_config
     from app.domain import TablessError
-    from app.registry import adapter_classes
+    from app.registry import adapter_classes, broken_adapters
     from app.secrets import SecretStore
 
     argparse.ArgumentParser(prog="tabless doctor").parse_args(argv)
@@ -43,6 +43,8 @@ def doctor_command(argv: list[str]) -> int:
     except TablessError as exc:
         out(f"keyring:     NOT AVAILABLE — {exc}\n")
     out(f"adapters:    {', '.join(sorted(adapter_classes()))}\n")
+    for name, reason in sorted(broken_adapters().items()):
+        out(f"adapter:     {name} UNUSABLE — {reason}\n")
     try:
         config = load_config()
     except TablessError as exc:

@@ -5,6 +5,7 @@ The UI learns about adapters only here (names, manifests, capabilities), never b
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from importlib.metadata import entry_points
 
@@ -14,25 +15,53 @@ from app.domain import ConfigError, ErrorContext
 from app.secrets import SecretStore
 
 GROUP = "tabless.adapters"
+log = logging.getLogger(__name__)
 
-__all__ = ["Adapter", "Capability", "Manifest", "adapter_classes", "build_adapter", "manifest_of"]
+__all__ = [
+    "Adapter",
+    "Capability",
+    "Manifest",
+    "adapter_classes",
+    "broken_adapters",
+    "build_adapter",
+    "manifest_of",
+]
+
+
+_broken: dict[str, str] = {}
 
 
 @cache
 def adapter_classes() -> dict[str, type[Adapter]]:
-    """Every installed adapter class by name, validated against its manifest."""
+    """Every installed adapter class by name, validated against its manifest.
+
+    An entry point that fails to load or validate is left out and reported by
+    :func:`broken_adapters` (and ``tabless doctor``); it never stops the others.
+    """
     found: dict[str, type[Adapter]] = {}
     for point in entry_points(group=GROUP):
-        cls = point.load()
+        try:
+            cls = point.load()
+        except Exception as exc:  # a company's broken plugin must not take the app down
+            log.error("adapter %s (%s) cannot be loaded: %s", point.name, point.value, exc)
+            _broken[point.name] = f"cannot be loaded: {type(exc).__name__}: {exc}"
+            continue
         if not (isinstance(cls, type) and issubclass(cls, Adapter)):
-            raise ConfigError(f"entry point {point.value} is not an Adapter subclass")
+            _broken[point.name] = f"entry point {point.value} is not an Adapter subclass"
+            continue
         if cls.manifest.name != point.name:
-            raise ConfigError(
-                f"adapter {point.value} declares name {cls.manifest.name!r} but is registered "
-                f"as {point.name!r}"
+            _broken[point.name] = (
+                f"declares name {cls.manifest.name!r} but is registered as {point.name!r}"
             )
+            continue
         found[point.name] = cls
     return found
+
+
+def broken_adapters() -> dict[str, str]:
+    """Adapters that are registered but unusable, with the reason."""
+    adapter_classes()
+    return dict(_broken)
 
 
 def manifest_of(adapter_name: str) -> Manifest:

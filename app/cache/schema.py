@@ -110,8 +110,19 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_at", UtcTimestamp, nullable=False),
     Column("updated_at", UtcTimestamp, nullable=False),
+    Column("seen_updated_at", UtcTimestamp),
+    Column("conflict", JsonText),
 )
 Index("ix_outbox_state", outbox.c.state, outbox.c.id)
+
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("public", Boolean, nullable=False),
+    Column("updated_at", UtcTimestamp, nullable=False),
+)
 
 audit_log = Table(
     "audit_log",

@@ -44,9 +44,10 @@ def test_new_cache_is_migrated_to_head_in_wal_mode(tmp_path: Path) -> None:
     cache.close()
     with sqlite3.connect(tmp_path / "cache.sqlite3") as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002"
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"tickets", "messages", "sync_state", "outbox", "audit_log", "quarantine"} <= tables
+    assert {"tickets", "messages", "sync_state", "outbox", "audit_log", "quarantine",
+            "drafts"} <= tables
 
 
 def test_cache_from_a_newer_version_is_refused_and_left_untouched(tmp_path: Path) -> None:
@@ -108,3 +109,29 @@ def test_queue_stats_count_unassigned_and_oldest_waiting(tmp_path: Path) -> None
     assert stats[("sys", "open")].unassigned == 1
     assert stats[("sys", "open")].oldest_waiting == T0 - timedelta(days=2)
     assert stats[("sys", "solved")].count == 1
+
+
+def test_a_cache_written_by_the_first_release_is_migrated_with_its_data(tmp_path: Path) -> None:
+    """Build a 0001-era cache with Alembic, store a ticket, then open it with today's code."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from app.cache.engine import _alembic_config
+
+    path = tmp_path / "old.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(text(
+            "INSERT INTO tickets (system_id, external_id, subject, status, native_status, tags,"
+            " extra, created_at, updated_at, deleted, synced_at) VALUES ('zd', '7', '旧工单',"
+            " 'open', 'open', '[]', '{}', 0, 0, 0, 0)"))
+    engine.dispose()
+    cache = open_cache(path)
+    with cache.engine.connect() as conn:
+        assert queries.ticket_count(conn) == 1
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        drafts = conn.execute(text("SELECT count(*) FROM drafts")).scalar()
+    assert version == "0002" and drafts == 0
