@@ -108,8 +108,14 @@ def start_services(
     env = {k: v for k, v in os.environ.items() if not k.startswith("TABLESS_BACKEND_")}
     try:
         sandbox = _spawn(
-            ["sandbox", "--folder", str(home / "exports"), "--live-every", str(live_every_s),
-             *[arg for name in broken for arg in ("--down", name)]],
+            [
+                "sandbox",
+                "--folder",
+                str(home / "exports"),
+                "--live-every",
+                str(live_every_s),
+                *[arg for name in broken for arg in ("--down", name)],
+            ],
             home / "sandbox.ready",
             env,
         )

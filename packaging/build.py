@@ -5,8 +5,9 @@ Run it with the project's virtualenv (stdlib only, so nothing else is needed)::
     .venv/bin/python packaging/build.py
 
 Steps: check that the installed ``tabless`` metadata declares the entry points pyproject.toml
-declares (the frozen app finds its commands and adapters through them), compile the
-translations, run PyInstaller with ``packaging/tabless.spec``, print the bundle's size.
+declares (the frozen app finds its commands and adapters through them) and that each of them
+loads, compile the translations, run PyInstaller with ``packaging/tabless.spec``, print the
+bundle's size.
 """
 
 from __future__ import annotations
@@ -65,6 +66,21 @@ def check_metadata() -> None:
         )
 
 
+def check_entry_points_load() -> None:
+    """Every command and adapter the metadata names must import: a bundle whose entry point
+    points at a missing module would crash at ``tabless doctor``."""
+    broken: list[str] = []
+    for point in metadata.distribution("tabless").entry_points:
+        try:
+            point.load()
+        except Exception as exc:  # reported, with its type, below
+            broken.append(
+                f"{point.group}:{point.name} = {point.value} ({type(exc).__name__}: {exc})"
+            )
+    if broken:
+        raise BuildError("entry points that do not load:\n  " + "\n  ".join(broken))
+
+
 def compile_translations() -> list[Path]:
     """Compile ``resources/translations/*.ts`` to ``.qm``; every catalogue must be compiled."""
     subprocess.run(
@@ -121,6 +137,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     try:
         check_metadata()
+        check_entry_points_load()
         catalogues = compile_translations()
         if not catalogues:
             print("warning: no translations in resources/translations; the bundle is English-only")

@@ -19,23 +19,43 @@ from sandbox.quality import QualityStandIn
 from sandbox.zendesk import ZendeskStandIn
 
 DEMO_SECRETS = (
-    "zd-demo-secret-8c1f4e2a", "demo-quality-shared-key-2f9c1e7a4b6d8053", "portal-demo-password",
+    "zd-demo-secret-8c1f4e2a",
+    "demo-quality-shared-key-2f9c1e7a4b6d8053",
+    "portal-demo-password",
 )
 
 
 def _run_demo(home: Path, *extra: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TABLESS_HOME": str(home), "TABLESS_DEMO_HOME": str(home / "demo"),
-           "QT_QPA_PLATFORM": "offscreen"}
+    env = {
+        **os.environ,
+        "TABLESS_HOME": str(home),
+        "TABLESS_DEMO_HOME": str(home / "demo"),
+        "QT_QPA_PLATFORM": "offscreen",
+    }
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", "demo", "--offscreen", "--exit-after-sync",
-         "--announce", *extra],
-        env=env, capture_output=True, text=True, timeout=timeout, check=False,
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "demo",
+            "--offscreen",
+            "--exit-after-sync",
+            "--announce",
+            *extra,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
 def _events(stdout: str) -> dict[str, Any]:
-    return {e["event"]: e for e in map(json.loads, filter(lambda l: l.startswith("{"),
-                                                           stdout.splitlines()))}
+    return {
+        e["event"]: e
+        for e in map(json.loads, filter(lambda line: line.startswith("{"), stdout.splitlines()))
+    }
 
 
 def _text_pixel_share(image: QImage, left: int, top: int, right: int, bottom: int) -> float:

@@ -24,8 +24,9 @@ def _window_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--lang", choices=("en", "zh_CN"), help="interface language")
     parser.add_argument("--announce", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--tab", choices=("inbox", "supervisor"), default="inbox",
-                        help="the tab shown first")
+    parser.add_argument(
+        "--tab", choices=("inbox", "supervisor"), default="inbox", help="the tab shown first"
+    )
 
 
 def _options(args: argparse.Namespace):  # type: ignore[no-untyped-def]

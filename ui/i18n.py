@@ -100,13 +100,23 @@ def fill_translations(ts_file: Path, table: dict[str, str]) -> list[str]:
             out.append(block)
             continue
         source = block.split("<source>", 1)[1].split("</source>", 1)[0]
-        plain = (source.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
-                 .replace("&apos;", "'").replace("&amp;", "&"))
+        plain = (
+            source.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", '"')
+            .replace("&apos;", "'")
+            .replace("&amp;", "&")
+        )
         head, _, rest = block.partition("<translation")
-        tail = rest.split("</translation>", 1)[1] if "</translation>" in rest else (
-            rest.split("/>", 1)[1])
+        tail = (
+            rest.split("</translation>", 1)[1]
+            if "</translation>" in rest
+            else (rest.split("/>", 1)[1])
+        )
         if plain in table:
-            out.append(f"{head}<translation>{escape(table[plain], quote=False)}</translation>{tail}")
+            out.append(
+                f"{head}<translation>{escape(table[plain], quote=False)}</translation>{tail}"
+            )
         else:
             missing.append(plain)
             out.append(block)

@@ -31,9 +31,15 @@ def render_conversation(messages: list[Any], pending: set[str], failed: set[str]
         background = "#fff6d6" if note else "#f2f5f9"
         badge = ""
         if message.pending_action_id in failed:
-            badge = ' <span style="color:#d23b3b">⚠ ' + html.escape(message_label("failed")) + "</span>"
+            badge = (
+                ' <span style="color:#d23b3b">⚠ ' + html.escape(message_label("failed")) + "</span>"
+            )
         elif message.pending_action_id:
-            badge = ' <span style="color:#8a8a8a">⏳ ' + html.escape(message_label("sending")) + "</span>"
+            badge = (
+                ' <span style="color:#8a8a8a">⏳ '
+                + html.escape(message_label("sending"))
+                + "</span>"
+            )
         kind = message_label("note" if note else "reply")
         body = html.escape(message.body_text).replace("\n", "<br>")
         parts.append(
