@@ -211,6 +211,36 @@ def test_unreachable_system_turns_red_with_the_reason(qtbot, run_async, workstat
     assert window.lights["csv"].light is Light.GREEN
 
 
+def test_supervisor_view_updates_while_sync_runs(qtbot, run_async, workstation):  # type: ignore[no-untyped-def]
+    ws, zendesk, _url, _backend = workstation
+    window = MainWindow(ws)
+    qtbot.addWidget(window)
+
+    def zendesk_new() -> int:
+        model = window.queue_model
+        return sum(
+            model.index(r, 2).data() for r in range(model.rowCount())
+            if model.index(r, 0).data() == "Zendesk" and model.index(r, 1).data() == "New"
+        )
+
+    async def scenario() -> tuple[int, int]:
+        ws.start()
+        await ws.sync.wait_first_sync(30)
+        await eventually(lambda: zendesk_new() > 0)  # recounted from the sync's events
+        before = zendesk_new()
+        requester = zendesk.raw_ticket(zendesk.ticket_ids()[0])["requester_id"]
+        zendesk.create_ticket("新的退款申请", "我要退款", requester)
+        ws.sync.poke("zendesk")
+        await eventually(lambda: zendesk_new() == before + 1)
+        after = zendesk_new()
+        await ws.stop()
+        return before, after
+
+    before, after = run_async(scenario())
+    assert after == before + 1
+    assert "Open across all systems" in window.supervisor.summary.text()
+
+
 def _remote_status(url: str, zendesk: ZendeskStandIn, external: str) -> str:
     token = httpx.post(
         f"{url}/oauth/tokens",
