@@ -40,4 +40,8 @@ def site_config_file() -> Path:
     override = os.environ.get("TABLESS_SITE_CONFIG")
     if override:
         return Path(override)
-    return Path(platformdirs.site_config_dir(APP_NAME, appauthor=False)) / "site.toml"
+    # XDG_CONFIG_DIRS may list several folders (Ubuntu: /etc/xdg/xdg-ubuntu:/etc/xdg): the first
+    # that holds a site.toml wins, else the first folder.
+    folders = platformdirs.site_config_dir(APP_NAME, appauthor=False, multipath=True)
+    candidates = [Path(folder) / "site.toml" for folder in folders.split(os.pathsep) if folder]
+    return next((path for path in candidates if path.exists()), candidates[0])

@@ -89,6 +89,13 @@ def build_adapter(entry: SystemEntry, secrets: SecretStore) -> Adapter:
                 f"system {entry.id!r} lacks the setting {field.key!r}",
                 ErrorContext(system=entry.id, field=field.key),
             )
+    for field in cls.manifest.config:
+        if field.secret and field.key in entry.settings:
+            raise ConfigError(
+                f"system {entry.id!r} has its secret {field.key!r} in a configuration file; "
+                "secrets belong in the OS keyring (`tabless secret set`)",
+                ErrorContext(system=entry.id, field=field.key),
+            )
     settings = {f.key: f.default for f in cls.manifest.config if not f.secret}
     settings.update(entry.settings)
     context = AdapterContext(

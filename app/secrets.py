@@ -6,6 +6,7 @@ Entries are stored under service ``tabless`` with username ``<system_id>/<key>``
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterable
 
@@ -15,7 +16,9 @@ import keyring.errors
 
 from app.domain import ErrorContext, SecretError
 
+# The keyring service; the demo uses its own ("tabless-demo") so it never overwrites real secrets.
 SERVICE = "tabless"
+SERVICE_ENV = "TABLESS_KEYRING_SERVICE"
 _INSECURE_BACKENDS = ("fail", "null", "plaintext", "PlaintextKeyring", "chainer")
 MASK = "••••••"
 
@@ -27,8 +30,8 @@ def _username(system_id: str, key: str) -> str:
 class SecretStore:
     """Reads and writes Tabless secrets in the OS keyring; refuses insecure backends."""
 
-    def __init__(self, service: str = SERVICE) -> None:
-        self.service = service
+    def __init__(self, service: str | None = None) -> None:
+        self.service = service or os.environ.get(SERVICE_ENV) or SERVICE
 
     @staticmethod
     def backend_name() -> str:

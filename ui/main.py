@@ -125,7 +125,8 @@ def run(options: RunOptions) -> int:
     app = application()
     from ui import i18n
 
-    i18n.compile_translations()
+    if not getattr(sys, "frozen", False):  # the bundle ships compiled .qm files
+        i18n.compile_translations()
     result: int = qasync.run(_session(app, options))
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,9 @@ from app.config.schema import SETTINGS, SETTINGS_BY_KEY
 from app.domain import ConfigError, ErrorContext
 
 ENV_PREFIX = "TABLESS_"
-SECRET_HINTS = ("secret", "password", "token", "key")
+# A settings key that names a secret value (``client_secret``, ``api_token``, ``password``…);
+# ``token_lifetime_s`` or ``client_id`` are settings, not secrets.
+SECRET_KEY = re.compile(r"(secret|password|passwd|passphrase|token|api_?key|private_?key)$", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,7 @@ def _systems(raw: dict[str, Any], path: Path) -> dict[str, SystemEntry]:
             raise ConfigError(f"{path}: [systems.{system_id}] needs an 'adapter' key", where)
         settings = dict(entry.get("settings") or {})
         for key in settings:
-            if any(hint in key.lower() for hint in SECRET_HINTS) and key != "client_id":
+            if SECRET_KEY.search(key):
                 raise ConfigError(
                     f"{path}: systems.{system_id}.settings.{key} looks like a secret; secrets "
                     "belong in the OS keyring, not in configuration files",
