@@ -35,7 +35,8 @@ def doctor_command(argv: list[str]) -> int:
     out(f"Tabless {__version__}\n")
     out(f"data:        {paths.data_dir()}\n")
     out(f"user config: {paths.config_dir() / 'config.toml'}\n")
-    out(f"site config: {paths.site_config_file()}\n")
+    site = paths.site_config_file()
+    out(f"site config: {site}{'' if site.exists() else ' (not found)'}\n")
     store = SecretStore()
     try:
         store.ensure_available()
@@ -50,12 +51,40 @@ def doctor_command(argv: list[str]) -> int:
     except TablessError as exc:
         out(f"config:      ERROR — {exc}\n")
         return 1
+    from app.secret_cli import missing_secrets
+
+    missing = missing_secrets(store) if config.systems else {}
     for system_id, entry in config.systems.items():
-        out(f"system:      {system_id} ({entry.adapter}, {entry.title})\n")
-    return 0
+        lacking = missing.get(system_id)
+        state = f"MISSING SECRETS: {', '.join(lacking)}" if lacking else "ok"
+        out(f"system:      {system_id} ({entry.adapter}, {entry.title}) — {state}\n")
+    return 1 if missing else 0
 
 
-BUILTIN: dict[str, Callable[[], Command]] = {"doctor": lambda: doctor_command}
+def _adapter_command() -> Command:
+    from app.adapter_cli import adapter_command
+
+    return adapter_command
+
+
+def _secret_command() -> Command:
+    from app.secret_cli import secret_command
+
+    return secret_command
+
+
+def _audit_command() -> Command:
+    from app.audit.cli import audit_command
+
+    return audit_command
+
+
+BUILTIN: dict[str, Callable[[], Command]] = {
+    "doctor": lambda: doctor_command,
+    "secret": _secret_command,
+    "audit": _audit_command,
+    "adapter": _adapter_command,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,6 +75,7 @@ def demo_command(argv: list[str]) -> int:
     home = demo.demo_home()
     os.environ["TABLESS_HOME"] = str(home)
     os.environ["TABLESS_SITE_CONFIG"] = str(home / "no-site-config.toml")
+    os.environ["TABLESS_KEYRING_SERVICE"] = "tabless-demo"  # never touch the agent's real secrets
     try:
         services = demo.start_services(
             home, live_every_s=args.live_every, broken=tuple(args.break_system)
