@@ -8,7 +8,7 @@ It never touches SQLite, Qt or the UI.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -153,5 +153,34 @@ class Adapter(abc.ABC):
         """Deliver ``action``; adapters without write capabilities keep this default."""
         return ActionOutcome(ok=False, message=f"{self.manifest.title} is read-only")
 
+    def listen(self, cursor: str | None) -> AsyncIterator[None] | None:
+        """Optional push channel (SSE, websocket, long-poll): yields when something changed.
+
+        Implement it as an ``async def`` generator that yields once per "something changed,
+        pull now" signal and raises a typed error (or ends) when the channel drops; the sync
+        engine then pulls at once and falls back to polling until the channel is back. The
+        default ``None`` means the system has no push channel: the engine only polls.
+        """
+        return None
+
+    async def find_delivered(self, action: ActionRequest) -> ActionOutcome | None:
+        """Optional read-back: the outcome of ``action`` if an earlier attempt reached the system.
+
+        Called before re-sending an action whose previous attempt's outcome is unknown (timeout,
+        5xx, crash) on systems without idempotency keys. ``None`` (the default): not found or
+        cannot tell; the action is sent again (with its idempotency key).
+        """
+        return None
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release network clients."""
+
+    @classmethod
+    def decode_saved(cls, payloads: list[bytes], context: AdapterContext) -> list[Ticket]:
+        """Map saved API responses (a page, a ticket, its comments…) with no network.
+
+        For IT (``tabless adapter decode``): the bodies are given as saved, in any order; an
+        adapter reads what it recognises and raises ``DecodeError`` naming the file's part it
+        cannot read. Adapters that do not override this cannot decode saved files.
+        """
+        raise NotImplementedError(f"adapter {cls.manifest.name!r} cannot decode saved files")

@@ -39,7 +39,8 @@ class FirstSyncCompleted:
 
 @dataclass(frozen=True, slots=True)
 class ActionStateChanged:
-    """action_state_changed: an outbox action became pending, sent or failed."""
+    """action_state_changed: an outbox action became pending, sent, failed, conflict
+    (someone changed the ticket since the agent saw it) or discarded."""
 
     action_id: str
     ticket_id: int

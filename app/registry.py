@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "Adapter",
+    "AdapterContext",
     "Capability",
     "Manifest",
     "adapter_classes",

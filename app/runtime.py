@@ -25,6 +25,7 @@ from app.sync import HealthPolicy, SyncEngine
 log = logging.getLogger(__name__)
 BACKEND_TOKEN_KEY = "backend_token"  # noqa: S105 - a keyring entry name, not a secret
 BACKEND_SECRET_OWNER = "backend"  # noqa: S105 - the keyring owner of that entry
+HOUSEKEEPING_EVERY_S = 3600.0
 
 
 @dataclass
@@ -112,9 +113,27 @@ class Workstation:
         if self.uploader:
             self.uploader.poke()
 
+    async def _housekeeping(self) -> None:
+        """Prune closed tickets past the retention age, then compact; hourly, off the loop."""
+        from datetime import timedelta
+
+        from app.cache import retention
+        from app.timeutil import utcnow
+
+        age = timedelta(days=float(self.config.get("retention_days")))
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_EVERY_S)
+            try:
+                pruned = await self.writer.run(retention.prune, age, utcnow())
+                log.info("retention: %s", pruned)
+                await asyncio.to_thread(retention.compact, self.cache.engine)
+            except Exception:  # housekeeping must never take the session down
+                log.exception("housekeeping failed")
+
     def start(self) -> None:
-        """Start sync, delivery and audit upload in the running loop."""
+        """Start sync, delivery, audit upload and housekeeping in the running loop."""
         self.sync.start()
+        self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
         self._tasks.append(asyncio.create_task(self.delivery.run(), name="outbox"))
         if self.uploader:
             self._tasks.append(asyncio.create_task(self.uploader.run(), name="audit-upload"))

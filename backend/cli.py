@@ -1,13 +1,16 @@
 """``tabless backend``: run the backend, or manage its agents.
 
     tabless backend [--host 127.0.0.1] [--port 8765|0] [--database-url URL] [--ready-file PATH]
-    tabless backend create-agent NAME [--role agent|supervisor|admin] [--database-url URL]
+    tabless backend create-agent NAME [--role agent|supervisor|admin] [--group GROUP]...
+    tabless backend create-group NAME --scope own|team|department|all [--system ID]...
     tabless backend migrate [--database-url URL]
 
 ``--port 0`` picks a free port; ``--ready-file`` receives ``{"url": ..., "pid": ...}`` once the
 server accepts connections (and is removed when it stops). ``create-agent`` prints the new
-token on stdout, once. Settings not given here come from ``TABLESS_BACKEND_*`` variables
-(``TABLESS_BACKEND_BOOTSTRAP_TOKEN`` creates or updates the agent "demo" at start).
+token on stdout, once, and puts the agent in each ``--group`` (by name); ``create-group``
+prints the new permission group's id. Settings not given here come from
+``TABLESS_BACKEND_*`` variables (``TABLESS_BACKEND_BOOTSTRAP_TOKEN`` creates or updates the
+agent "demo" at start).
 """
 
 from __future__ import annotations
@@ -32,10 +35,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.audit.wire import MAX_NAME_LENGTH
 from app.domain.errors import ConfigError
 from backend import crud
+from backend import groups as permission_groups
 from backend.core.config import Settings
 from backend.core.db import Database, safe_url
 from backend.core.logs import configure_logging
-from backend.core.security import Role, new_token
+from backend.core.security import Role, Scope, new_token
+from backend.errors import BackendRefusal
 
 logger = logging.getLogger("tabless.backend")
 
@@ -55,7 +60,13 @@ def backend_command(argv: list[str]) -> int:
             overrides["database_url"] = args.database_url
         settings = Settings(**overrides)
         if args.command == "create-agent":
-            return _create_agent(settings, name=args.name, role=Role(args.role))
+            return _create_agent(
+                settings, name=args.name, role=Role(args.role), groups=args.group or []
+            )
+        if args.command == "create-group":
+            return _create_group(
+                settings, name=args.name, scope=Scope(args.scope), systems=args.system or []
+            )
         if args.command == "migrate":
             return _migrate(settings)
         return serve(settings, host=args.host, port=args.port, ready_file=args.ready_file)
@@ -94,6 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("name", help="the agent's name")
     create.add_argument("--role", choices=[role.value for role in Role], default=Role.AGENT.value)
+    create.add_argument(
+        "--group", action="append", metavar="GROUP", help="a permission group to join (by name)"
+    )
+    group = commands.add_parser("create-group", parents=[common], help="create a permission group")
+    group.add_argument("name", help="the group's name")
+    group.add_argument("--scope", choices=[scope.value for scope in Scope], required=True)
+    group.add_argument(
+        "--system", action="append", metavar="ID", help="a system its departments span"
+    )
     commands.add_parser("migrate", parents=[common], help="bring the schema up to date and exit")
     return parser
 
@@ -180,7 +200,7 @@ def _url_for(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _create_agent(settings: Settings, *, name: str, role: Role) -> int:
+def _create_agent(settings: Settings, *, name: str, role: Role, groups: list[str]) -> int:
     if not name.strip() or len(name) > MAX_NAME_LENGTH:
         _fail(f"an agent name has 1 to {MAX_NAME_LENGTH} characters")
         return 2
@@ -190,12 +210,47 @@ def _create_agent(settings: Settings, *, name: str, role: Role) -> int:
         token = new_token()
         with database.write_session() as session:
             created = crud.upsert_agent(session, name=name, role=role, token=token)
+            known = {group.name: group.id for group in permission_groups.list_groups(session)}
+            missing = [group for group in groups if group not in known]
+            if missing:
+                _fail(f"no permission group {missing[0]!r} (create-group first)")
+                return 2
+            for group in groups:
+                permission_groups.set_membership(
+                    session, group_id=known[group], agent_name=name, member=True
+                )
             session.commit()
     finally:
         database.dispose()
     sys.stdout.write(token + "\n")
     verb = "created agent" if created else "replaced the token of agent"
     sys.stderr.write(f"{verb} {name!r} (role {role.value})\n")
+    return 0
+
+
+def _create_group(settings: Settings, *, name: str, scope: Scope, systems: list[str]) -> int:
+    if not name.strip() or len(name) > MAX_NAME_LENGTH:
+        _fail(f"a group name has 1 to {MAX_NAME_LENGTH} characters")
+        return 2
+    database = Database(settings.database_url)
+    try:
+        database.migrate()
+        with database.write_session() as session:
+            try:
+                group = permission_groups.create_group(
+                    session,
+                    name=name,
+                    departments=[{"system_id": system} for system in systems],
+                    scope=scope,
+                )
+            except BackendRefusal as exc:
+                _fail(exc.message)
+                return 2
+            session.commit()
+    finally:
+        database.dispose()
+    sys.stdout.write(group.id + "\n")
+    sys.stderr.write(f"created permission group {name!r} ({scope.value}: {', '.join(systems)})\n")
     return 0
 
 

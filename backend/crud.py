@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import func, select
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import ColumnElement, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.audit.wire import GENESIS_HASH, AuditRecord, UploadBatch, UploadResult, compute_hash
+from app.audit.signature import load_public_key, signature_valid
+from app.audit.wire import GENESIS_HASH, AuditRecord, UploadBatch, UploadResult, canonical_bytes
 from app.domain.errors import ErrorContext
 from backend.core.db import Database
 from backend.core.security import Role, hash_token, token_matches
 from backend.errors import AuditRejected
-from backend.models import Agent, AuditRecordRow
+from backend.models import Agent, AuditRecordRow, Device
 
 _UPLOAD_ATTEMPTS = 3  # a concurrent upload of the same device wins the unique index: re-check
 
@@ -58,6 +63,67 @@ def agent_for_token(session: Session, token: str) -> AgentInfo | None:
     return AgentInfo(id=agent.id, name=agent.name, role=Role(agent.role))
 
 
+def agent_named(session: Session, name: str) -> AgentInfo | None:
+    """The agent called ``name``, or None."""
+    agent = session.scalar(select(Agent).where(Agent.name == name))
+    return AgentInfo(id=agent.id, name=agent.name, role=Role(agent.role)) if agent else None
+
+
+# -- devices ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """A registered device."""
+
+    device_id: str
+    public_key: str
+    agent: str
+    registered_at: datetime
+
+
+def register_device(
+    session: Session, *, device_id: str, public_key: str, agent: AgentInfo
+) -> tuple[DeviceInfo, bool]:
+    """Register ``device_id`` with ``public_key``; (the device, True when it is new).
+
+    First registration wins: a different key for a known device raises :class:`AuditRejected`
+    (409 ``device_key_conflict``); the same key again is a no-op.
+    """
+    row = session.get(Device, device_id)
+    created = row is None
+    if row is None:
+        row = Device(
+            device_id=device_id,
+            public_key=public_key,
+            agent_id=agent.id,
+            registered_at=datetime.now(UTC),
+        )
+        session.add(row)
+        session.flush()
+    elif row.public_key != public_key:
+        raise AuditRejected(
+            message=f"device {device_id!r} is registered with another public key",
+            code="device_key_conflict",
+            status_code=409,
+            context=ErrorContext(stream=f"audit:{device_id}"),
+            details={"device_id": device_id},
+        )
+    owner = session.get(Agent, row.agent_id)
+    info = DeviceInfo(
+        device_id=row.device_id,
+        public_key=row.public_key,
+        agent=owner.name if owner else "",
+        registered_at=row.registered_at,
+    )
+    return info, created
+
+
+@lru_cache(maxsize=4096)
+def _public_key(text: str) -> Ed25519PublicKey:
+    return load_public_key(text)
+
+
 # -- audit records ------------------------------------------------------------------------
 
 
@@ -65,12 +131,21 @@ def upload_batch(database: Database, batch: UploadBatch, *, uploaded_by: str) ->
     """Store ``batch`` in one transaction: all of its new records or none.
 
     Records already stored (same id, same hash) count as duplicates. Raises
-    :class:`AuditRejected`: 422 ``hash_mismatch`` for a record whose hash does not match its
-    content, 409 ``chain_gap`` / ``chain_fork`` / ``id_conflict`` when the batch does not
-    continue the device's stored chain.
+    :class:`AuditRejected`: 409 ``unknown_device`` when the device registered no public key;
+    422 ``hash_mismatch`` for a record whose hash does not match its content, 422
+    ``bad_signature`` for one not signed by the device's key; 409 ``chain_gap`` /
+    ``chain_fork`` / ``id_conflict`` when the batch does not continue the device's stored chain.
+
+    Hashes and signatures are checked before the write transaction, so that the write lock
+    (SQLite) or row locks (PostgreSQL) are held only for the chain check and the insert.
     """
+    with database.session() as session:
+        public_key = session.scalar(
+            select(Device.public_key).where(Device.device_id == batch.device_id)
+        )
+    check_signed(batch, public_key)
     for attempt in range(1, _UPLOAD_ATTEMPTS + 1):
-        with database.write_session() as session:
+        with database.writer(), database.write_session() as session:
             try:
                 result = store_batch(session, batch, uploaded_by=uploaded_by)
                 session.commit()
@@ -82,15 +157,44 @@ def upload_batch(database: Database, batch: UploadBatch, *, uploaded_by: str) ->
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def store_batch(session: Session, batch: UploadBatch, *, uploaded_by: str) -> UploadResult:
-    """Check ``batch`` against the stored chain and add its new records to ``session``."""
-    records = sorted(batch.records, key=lambda record: record.seq)
-    for record in records:
-        if compute_hash(record) != record.hash:
+def check_signed(batch: UploadBatch, public_key: str | None) -> None:
+    """Every record's hash matches its content and its signature is the device's key's."""
+    device = batch.device_id
+    if public_key is None and batch.records:
+        raise _rejected(
+            batch.records[0],
+            "unknown_device",
+            f"device {device!r} has no registered public key: POST /api/v1/devices first",
+        )
+    for record in sorted(batch.records, key=lambda record: record.seq):
+        canonical = canonical_bytes(record)
+        if hashlib.sha256(canonical).hexdigest() != record.hash:
             raise _rejected(
                 record, "hash_mismatch", "the hash does not match the record's content", 422
             )
+        assert public_key is not None
+        if not signature_valid(record, _public_key(public_key), canonical=canonical):
+            problem = "is not signed" if record.signature is None else "has a bad signature"
+            raise _rejected(
+                record,
+                "bad_signature",
+                f"record {record.id} (seq {record.seq}) {problem}: it is not signed by the "
+                f"key registered for device {device!r}",
+                422,
+            )
+
+
+def store_batch(session: Session, batch: UploadBatch, *, uploaded_by: str) -> UploadResult:
+    """Check ``batch`` against the stored chain and add its new records to ``session``
+    (hashes and signatures: :func:`check_signed` first)."""
+    records = sorted(batch.records, key=lambda record: record.seq)
     device = batch.device_id
+    if session.get_bind().dialect.name == "postgresql":
+        # One upload per device at a time: every read below sees the other's committed rows.
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:device, 0))"),
+            {"device": device},
+        )
     last_seq: int = (
         session.scalar(
             select(func.max(AuditRecordRow.seq)).where(AuditRecordRow.device_id == device)
@@ -117,7 +221,7 @@ def store_batch(session: Session, batch: UploadBatch, *, uploaded_by: str) -> Up
             by_seq[row_seq] = (row_id, row_hash)
 
     received_at = datetime.now(UTC)
-    accepted: list[AuditRecordRow] = []
+    accepted: list[dict[str, Any]] = []
     duplicates = 0
     tail = last_seq
     for record in records:
@@ -125,6 +229,7 @@ def store_batch(session: Session, batch: UploadBatch, *, uploaded_by: str) -> Up
         if known is not None:
             if known == (record.device_id, record.seq, record.hash):
                 duplicates += 1
+                tail = max(tail, record.seq)
                 continue
             raise _rejected(
                 record,
@@ -160,14 +265,17 @@ def store_batch(session: Session, batch: UploadBatch, *, uploaded_by: str) -> Up
         by_seq[record.seq] = (record.id, record.hash)
         tail = max(tail, record.seq)
         accepted.append(_row(record, received_at=received_at, uploaded_by=uploaded_by))
-    session.add_all(accepted)
-    session.flush()
+    if accepted:
+        session.execute(insert(AuditRecordRow), accepted)
     return UploadResult(accepted=len(accepted), duplicates=duplicates, last_seq=tail)
 
 
 @dataclass(frozen=True, slots=True)
 class RecordFilter:
-    """``GET /api/v1/audit/records`` query: every given field must match."""
+    """``GET /api/v1/audit/records`` query: every given field must match.
+
+    ``since`` is inclusive, ``until`` exclusive (on ``occurred_at``).
+    """
 
     device_id: str | None = None
     agent: str | None = None
@@ -175,49 +283,87 @@ class RecordFilter:
     ticket_id: str | None = None
     action: str | None = None
     after_seq: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        """The SQL conditions of this filter."""
+        found: list[ColumnElement[bool]] = []
+        for column, value in (
+            (AuditRecordRow.device_id, self.device_id),
+            (AuditRecordRow.agent, self.agent),
+            (AuditRecordRow.system_id, self.system_id),
+            (AuditRecordRow.ticket_id, self.ticket_id),
+            (AuditRecordRow.action, self.action),
+        ):
+            if value is not None:
+                found.append(column == value)
+        if self.after_seq is not None:
+            found.append(AuditRecordRow.seq > self.after_seq)
+        if self.since is not None:
+            found.append(AuditRecordRow.occurred_at >= self.since)
+        if self.until is not None:
+            found.append(AuditRecordRow.occurred_at < self.until)
+        return found
 
 
 def list_records(
-    session: Session, where: RecordFilter, *, limit: int
+    session: Session, where: RecordFilter, *, visible: ColumnElement[bool], limit: int
 ) -> tuple[list[AuditRecord], bool]:
-    """Up to ``limit`` matching records in (device, seq) order, and whether more follow."""
-    query = select(AuditRecordRow)
-    for column, value in (
-        (AuditRecordRow.device_id, where.device_id),
-        (AuditRecordRow.agent, where.agent),
-        (AuditRecordRow.system_id, where.system_id),
-        (AuditRecordRow.ticket_id, where.ticket_id),
-        (AuditRecordRow.action, where.action),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if where.after_seq is not None:
-        query = query.where(AuditRecordRow.seq > where.after_seq)
-    query = query.order_by(AuditRecordRow.device_id, AuditRecordRow.seq).limit(limit + 1)
+    """Up to ``limit`` matching, visible records in (device, seq) order, and whether more
+    follow."""
+    query = (
+        select(AuditRecordRow)
+        .where(visible, *where.clauses())
+        .order_by(AuditRecordRow.device_id, AuditRecordRow.seq)
+        .limit(limit + 1)
+    )
     rows = list(session.scalars(query))
     return [_record(row) for row in rows[:limit]], len(rows) > limit
 
 
-def _row(record: AuditRecord, *, received_at: datetime, uploaded_by: str) -> AuditRecordRow:
-    return AuditRecordRow(
-        id=record.id,
-        device_id=record.device_id,
-        seq=record.seq,
-        agent=record.agent,
-        occurred_at=record.occurred_at,
-        system_id=record.system_id,
-        ticket_id=record.ticket_id,
-        action=record.action,
-        before=record.before,
-        after=record.after,
-        outcome=record.outcome,
-        client_version=record.client_version,
-        prev_hash=record.prev_hash,
-        hash=record.hash,
-        signature=record.signature,
-        received_at=received_at,
-        uploaded_by=uploaded_by,
+def get_record(
+    session: Session, record_id: str, *, visible: ColumnElement[bool]
+) -> AuditRecord | None:
+    """Record ``record_id`` if it exists and is visible, else None."""
+    row = session.scalar(select(AuditRecordRow).where(AuditRecordRow.id == record_id, visible))
+    return _record(row) if row else None
+
+
+def device_chain(
+    session: Session, device_id: str, *, after_seq: int, limit: int
+) -> list[AuditRecord]:
+    """Up to ``limit`` records of ``device_id`` after ``after_seq``, in seq order (no filter:
+    for verifying the stored chain)."""
+    query = (
+        select(AuditRecordRow)
+        .where(AuditRecordRow.device_id == device_id, AuditRecordRow.seq > after_seq)
+        .order_by(AuditRecordRow.seq)
+        .limit(limit)
     )
+    return [_record(row) for row in session.scalars(query)]
+
+
+def _row(record: AuditRecord, *, received_at: datetime, uploaded_by: str) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "device_id": record.device_id,
+        "seq": record.seq,
+        "agent": record.agent,
+        "occurred_at": record.occurred_at,
+        "system_id": record.system_id,
+        "ticket_id": record.ticket_id,
+        "action": record.action,
+        "before": record.before,
+        "after": record.after,
+        "outcome": record.outcome,
+        "client_version": record.client_version,
+        "prev_hash": record.prev_hash,
+        "hash": record.hash,
+        "signature": record.signature,
+        "received_at": received_at,
+        "uploaded_by": uploaded_by,
+    }
 
 
 def _record(row: AuditRecordRow) -> AuditRecord:

@@ -9,16 +9,48 @@ from app.domain.errors import TablessError
 
 
 @dataclass(eq=False)
-class AuditRejected(TablessError):
+class BackendRefusal(TablessError):
+    """A request the backend refuses on purpose; answered as ``status_code`` with :meth:`body`."""
+
+    code: str = "refused"
+    status_code: int = 400
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body: ``{"detail": {"error", "message", **details}}``."""
+        return {"detail": {"error": self.code, "message": self.message, **self.details}}
+
+
+@dataclass(eq=False)
+class AuditRejected(BackendRefusal):
     """An upload that cannot be stored; nothing of its batch was.
 
-    ``code`` says what is wrong (``chain_gap``, ``chain_fork``, ``hash_mismatch``, ...),
-    ``details`` names the device, seq and record.
+    ``code`` says what is wrong (``chain_gap``, ``chain_fork``, ``hash_mismatch``,
+    ``bad_signature``, ...), ``details`` names the device, seq and record.
     """
 
     code: str = "audit_rejected"
     status_code: int = 409
 
-    def body(self) -> dict[str, Any]:
-        """The JSON error body: ``{"detail": {"error", "message", "device_id", "seq", ...}}``."""
-        return {"detail": {"error": self.code, "message": self.message, **self.details}}
+
+@dataclass(eq=False)
+class AccessDenied(BackendRefusal):
+    """The caller's role or permission groups do not allow the request (403)."""
+
+    code: str = "forbidden"
+    status_code: int = 403
+
+
+@dataclass(eq=False)
+class NotFound(BackendRefusal):
+    """No such thing, or none the caller may see (404: existence is not revealed)."""
+
+    code: str = "not_found"
+    status_code: int = 404
+
+
+@dataclass(eq=False)
+class Conflict(BackendRefusal):
+    """The request contradicts stored state (409)."""
+
+    code: str = "conflict"
+    status_code: int = 409

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from backend import crud
@@ -17,7 +19,10 @@ from backend.api.routes import health
 from backend.core.config import Settings
 from backend.core.db import Database, head_revision
 from backend.core.logs import AccessLogMiddleware
-from backend.errors import AuditRejected
+from backend.core.ratelimit import TokenBuckets
+from backend.errors import BackendRefusal
+
+logger = logging.getLogger("tabless.backend")
 
 
 def _version() -> str:
@@ -47,15 +52,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Tabless backend",
         version=_version(),
-        summary="Stores the agents' hash-chained audit records.",
+        summary="Signed, hash-chained audit records; agents, devices and permission groups.",
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.database = database
     app.state.schema_revision = head_revision()
+    app.state.rate_limits = TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst)
+    app.state.step_up_secret = (
+        settings.step_up_secret.get_secret_value()
+        if settings.step_up_secret
+        else secrets.token_urlsafe(32)
+    )
     app.include_router(health.router)
     app.include_router(api_router, prefix="/api/v1")
-    app.add_exception_handler(AuditRejected, _audit_rejected)  # type: ignore[arg-type]
+    app.add_exception_handler(BackendRefusal, _refused)  # type: ignore[arg-type]
+    app.add_exception_handler(OperationalError, _database_unavailable)  # type: ignore[arg-type]
     app.add_middleware(AccessLogMiddleware)
     return app
 
@@ -81,5 +93,15 @@ def prepare_database(database: Database, settings: Settings) -> None:
                     raise
 
 
-async def _audit_rejected(_request: Request, exc: AuditRejected) -> JSONResponse:
+async def _refused(_request: Request, exc: BackendRefusal) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status_code)
+
+
+async def _database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+    """The database is busy or unreachable: 503 and a retry hint, never a 500."""
+    logger.warning("database unavailable", extra={"error": type(exc.orig).__name__})
+    return JSONResponse(
+        {"detail": {"error": "database_unavailable", "message": "the database is busy; retry"}},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )

@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    ForeignKey,
     Index,
     MetaData,
     String,
@@ -26,7 +27,7 @@ from app.audit.wire import (
     MAX_VERSION_LENGTH,
     OUTCOMES,
 )
-from backend.core.security import Role
+from backend.core.security import Role, Scope
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -67,6 +68,7 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime,
         dict[str, Any]: JSON(none_as_null=True),
+        list[dict[str, Any]]: JSON(),
     }
 
 
@@ -82,6 +84,10 @@ class Agent(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    """Base32 RFC 6238 secret once the agent enrolled a second factor."""
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    """The last time step a code was accepted for: a code is never accepted twice."""
 
 
 class AuditRecordRow(Base):
@@ -99,7 +105,7 @@ class AuditRecordRow(Base):
     device_id: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
     seq: Mapped[int] = mapped_column(BigInteger)
     agent: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH), index=True)
-    occurred_at: Mapped[datetime]
+    occurred_at: Mapped[datetime] = mapped_column(index=True)
     system_id: Mapped[str | None] = mapped_column(String(MAX_NAME_LENGTH))
     ticket_id: Mapped[str | None] = mapped_column(String(MAX_NAME_LENGTH))
     action: Mapped[str] = mapped_column(String(MAX_ACTION_LENGTH), index=True)
@@ -112,3 +118,57 @@ class AuditRecordRow(Base):
     signature: Mapped[str | None] = mapped_column(String(MAX_SIGNATURE_LENGTH))
     received_at: Mapped[datetime]
     uploaded_by: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
+
+
+class Device(Base):
+    """A workstation's audit signing key: the first registration of a device id wins."""
+
+    __tablename__ = "devices"
+
+    device_id: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    registered_at: Mapped[datetime]
+
+
+class PermissionGroup(Base):
+    """Which audit records its members may read: departments (systems, queues, groups) and a
+    data scope (own, team, department, all)."""
+
+    __tablename__ = "permission_groups"
+    __table_args__ = (CheckConstraint(_one_of("scope", tuple(Scope)), name="scope"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH), unique=True)
+    departments: Mapped[list[dict[str, Any]]]
+    scope: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+
+
+class GroupMember(Base):
+    """An agent's membership of a permission group."""
+
+    __tablename__ = "permission_group_members"
+
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("permission_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class StepUpApproval(Base):
+    """An agent's request for a supervisor's approval of one sensitive operation."""
+
+    __tablename__ = "step_up_approvals"
+    __table_args__ = (CheckConstraint(_one_of("status", ("pending", "granted")), name="status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(20))
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    granted_at: Mapped[datetime | None]

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.register_assert_rewrite("adapters.testing")  # contract failures show their diffs
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,11 @@ def _window_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lang", choices=("en", "zh_CN"), help="interface language")
     parser.add_argument("--announce", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
-        "--tab", choices=("inbox", "supervisor"), default="inbox", help="the tab shown first"
+        "--tab",
+        choices=("inbox", "supervisor", "palette", "shortcuts", "customer", "audit"),
+        default="inbox",
+        help="the screen shown first (palette, shortcuts, audit: that dialog over the inbox; "
+        "customer: the first ticket's customer in every system)",
     )
 
 

@@ -52,7 +52,7 @@ def tr(text: str) -> str:
 def status_label(status: str) -> str:
     """The agent-facing name of a unified status."""
     try:
-        return tr(STATUS_TEXT[Status(status)])
+        return tr(str(STATUS_TEXT[Status(status)]))
     except ValueError:
         return status
 
@@ -62,16 +62,16 @@ def priority_label(priority: str | None) -> str:
     if not priority:
         return ""
     try:
-        return tr(PRIORITY_TEXT[Priority(priority)])
+        return tr(str(PRIORITY_TEXT[Priority(priority)]))
     except ValueError:
         return priority
 
 
 def reason_label(reason: Reason) -> str:
     """Why a system's light has its colour, as a sentence."""
-    return tr(REASON_TEXT[reason])
+    return tr(str(REASON_TEXT[reason]))
 
 
 def message_label(key: str) -> str:
     """Labels of conversation entries: reply, note, event, sending, failed."""
-    return tr(MESSAGE_TEXT[key])
+    return tr(str(MESSAGE_TEXT[key]))

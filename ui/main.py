@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,17 @@ def application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def _window_state_next_to_config() -> None:
+    """Keep the window's layout (QSettings) in an INI file beside ``config.toml``, so a
+    TABLESS_HOME (the demo, tests) never touches the agent's own layout."""
+    from PySide6.QtCore import QSettings
+
+    from app.paths import config_dir
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(config_dir()))
+
+
 async def _session(app: QApplication, options: RunOptions) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -57,6 +68,7 @@ async def _session(app: QApplication, options: RunOptions) -> int:
     # Parsing off the loop (asyncio.to_thread) uses plain threads, joined at exit.
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="parse")
     asyncio.get_running_loop().set_default_executor(executor)
+    _window_state_next_to_config()
     translations = i18n.Translations()
     try:
         workstation = open_workstation()
@@ -65,9 +77,12 @@ async def _session(app: QApplication, options: RunOptions) -> int:
         return 2
     translations.install(options.language or str(workstation.config.get("language") or ""))
     timefmt.set_agent_zone(str(workstation.config.get("agent_zone") or ""))
-    window = MainWindow(workstation)
+    # a picture shows the default layout, not the agent's last one
+    window = MainWindow(workstation, restore_layout=options.screenshot is None)
     window.translations = translations  # type: ignore[attr-defined]
     window.show()
+    window.inbox.viewport().repaint()  # the cached inbox is painted before anything else loads
+    _announce(options.announce, "inbox_painted", rows=window.inbox_model.rowCount())
     closed = asyncio.Event()
     app.setQuitOnLastWindowClosed(False)  # the session ends by itself after cleaning up
     window.closed.connect(closed.set)
@@ -79,6 +94,8 @@ async def _session(app: QApplication, options: RunOptions) -> int:
             _announce(options.announce, "first_ticket", rows=window.inbox_model.rowCount())
 
     window.inbox_model.modelReset.connect(first_ticket)
+    window.inbox_model.rowsInserted.connect(first_ticket)
+    first_ticket()  # the cached inbox is already on screen
     workstation.start()
     code = 0
     try:
@@ -101,10 +118,26 @@ async def _session(app: QApplication, options: RunOptions) -> int:
             if window.inbox_model.rowCount():
                 window.inbox.selectRow(0)
             window.tabs.setCurrentIndex(1 if options.tab == "supervisor" else 0)
-            await asyncio.sleep(0.3)  # let layouts settle before the picture
+            shown: QWidget = window
+            if options.tab == "palette":
+                shown = window.open_palette()
+                shown.query.setText("set st")  # type: ignore[attr-defined]
+            elif options.tab == "shortcuts":
+                shown = window.open_cheat_sheet()
+            elif options.tab == "customer":
+                window.customer_tickets()
+            elif options.tab == "audit":
+                viewer = window.open_audit_log()
+                shown = viewer
+                await asyncio.sleep(3)  # the demo's actions reach the backend
+                try:
+                    await viewer.run_search()
+                except Exception as exc:  # the picture shows the error line then
+                    log.warning("audit search failed: %s", exc)
+            await asyncio.sleep(0.6)  # let layouts (and a customer look-up) settle
             if options.screenshot:
                 options.screenshot.parent.mkdir(parents=True, exist_ok=True)
-                if not window.grab().save(str(options.screenshot)):
+                if not shown.grab().save(str(options.screenshot)):
                     sys.stderr.write(f"tabless: could not write {options.screenshot}\n")
                     code = 3
             code = code or (1 if failures else 0)

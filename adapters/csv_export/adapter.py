@@ -97,6 +97,17 @@ class CsvExportAdapter(Adapter):
 
     manifest = MANIFEST
 
+    @classmethod
+    def decode_saved(cls, payloads: list[bytes], context: AdapterContext) -> list[Ticket]:
+        """Tickets in saved export files; the folder setting is not needed."""
+        import dataclasses
+
+        reader = cls(dataclasses.replace(context, settings={**context.settings, "folder": "."}))
+        tickets: list[Ticket] = []
+        for number, data in enumerate(payloads, start=1):
+            tickets.extend(reader._parse(f"file-{number}.csv", data)[0])
+        return tickets
+
     def __init__(self, context: AdapterContext) -> None:
         super().__init__(context)
         folder = context.settings.get("folder")

@@ -183,6 +183,27 @@ class OsTicketAdapter(Adapter):
 
     manifest = MANIFEST
 
+    @classmethod
+    def decode_saved(cls, payloads: list[bytes], context: AdapterContext) -> list[Ticket]:
+        """Tickets in saved portal answers (GBK list pages or one ticket); no network."""
+        ctx = ErrorContext(system=context.system_id, stream="saved")
+        tickets: list[Ticket] = []
+        for data in payloads:
+            try:
+                raws = list(decode_page(Payload(data, None), ctx).tickets)
+            except DecodeError:
+                raws = [decode_ticket(Payload(data, None), ctx)]
+            for raw in raws:
+                try:
+                    tickets.append(
+                        mapping.to_ticket(
+                            raw, system_id=context.system_id, naive_zone=context.naive_zone
+                        )
+                    )
+                except RecordError:
+                    continue
+        return tickets
+
     def __init__(
         self, context: AdapterContext, *, http_settings: HttpSettings | None = None
     ) -> None:

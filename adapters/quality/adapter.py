@@ -102,6 +102,23 @@ class QualityAdapter(Adapter):
 
     manifest = MANIFEST
 
+    @classmethod
+    def decode_saved(cls, payloads: list[bytes], context: AdapterContext) -> list[Ticket]:
+        """Inspections in saved API answers (a list page or one inspection); no network."""
+        pass_score = int(context.settings.get("pass_score") or mapping.PASS_SCORE)
+        tickets: list[Ticket] = []
+        for data in payloads:
+            body = json.loads(data)
+            items = body["items"] if isinstance(body.get("items"), list) else [body]
+            mapped, _errors = mapping.map_page(
+                items,
+                system_id=context.system_id,
+                naive_zone=context.naive_zone,
+                pass_score=pass_score,
+            )
+            tickets.extend(mapped)
+        return tickets
+
     def __init__(self, context: AdapterContext) -> None:
         super().__init__(context)
         settings = context.settings

@@ -113,6 +113,29 @@ class ZendeskAdapter(Adapter):
 
     manifest = MANIFEST
 
+    @classmethod
+    def decode_saved(cls, payloads: list[bytes], context: AdapterContext) -> list[Ticket]:
+        """Tickets in saved API answers (export pages, a ticket, its comments); no network.
+
+        Comments carry no ticket id, so they are attached only when the files hold one ticket.
+        """
+        bodies = [json.loads(data) for data in payloads]
+        raw = [t for b in bodies for t in b.get("tickets", [])]
+        raw += [b["ticket"] for b in bodies if isinstance(b.get("ticket"), dict)]
+        comments = [c for b in bodies for c in b.get("comments", [])]
+        users = mapping.index_by_id([u for b in bodies for u in b.get("users", [])])
+        groups = mapping.index_by_id([g for b in bodies for g in b.get("groups", [])])
+        by_ticket = {mapping.record_id(raw[0]) or "": comments} if len(raw) == 1 else {}
+        tickets, _errors = mapping.map_page(
+            raw,
+            by_ticket,
+            users,
+            groups,
+            system_id=context.system_id,
+            naive_zone=context.naive_zone,
+        )
+        return tickets
+
     def __init__(self, context: AdapterContext, *, http: HttpSettings | None = None) -> None:
         super().__init__(context)
         self.base_url = _setting(context, "base_url").rstrip("/")

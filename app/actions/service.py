@@ -1,5 +1,10 @@
 """Recording commands: permission and capability checks, then outbox + audit + optimistic change
-in ONE SQLite transaction. Once it commits, the action cannot be lost."""
+in ONE SQLite transaction. Once it commits, the action cannot be lost.
+
+The outbox row keeps ``seen_updated_at`` (the ticket's remote ``updated_at`` the agent saw) for
+conflict detection; the optimistic status change leaves ``updated_at`` alone for that reason.
+The agent's later decisions (retry, discard, send anyway) are audited too (``decisions``).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from adapters.base import Capability
 from app.actions.commands import Command, Reply
+from app.actions.decisions import Decision, decide
 from app.audit import journal
-from app.cache import CacheWriter, repo
+from app.cache import CacheWriter, search
 from app.cache.schema import messages, outbox, tickets
 from app.domain import ErrorContext, TablessError
 from app.events import ActionStateChanged, EventBus, TicketsChanged
@@ -40,9 +46,13 @@ def _record(
     conn: Connection, command: Command, identity: Identity, action_id: str, now: datetime
 ) -> tuple[int, str]:
     row = conn.execute(
-        select(tickets.c.id, tickets.c.system_id, tickets.c.external_id, tickets.c.status).where(
-            tickets.c.id == command.ticket_id
-        )
+        select(
+            tickets.c.id,
+            tickets.c.system_id,
+            tickets.c.external_id,
+            tickets.c.status,
+            tickets.c.updated_at,
+        ).where(tickets.c.id == command.ticket_id)
     ).first()
     if row is None:
         raise ActionRejected(f"ticket {command.ticket_id} is not in the cache")
@@ -63,10 +73,14 @@ def _record(
                 pending_action_id=action_id,
             )
         )
+        search.index_tickets(conn, [row.id])  # the agent finds their own reply at once
     else:
-        payload = {"status": command.status.value}
+        payload = {"status": command.status.value, "previous_status": row.status}
         before, after = {"status": row.status}, {"status": command.status.value}
-        repo.set_ticket_status(conn, row.id, command.status.value, now)
+        # optimistic, and leaving updated_at alone: it stays the remote time the agent saw
+        conn.execute(
+            update(tickets).where(tickets.c.id == row.id).values(status=command.status.value)
+        )
     conn.execute(
         insert(outbox).values(
             action_id=action_id,
@@ -78,6 +92,7 @@ def _record(
             attempts=0,
             created_at=now,
             updated_at=now,
+            seen_updated_at=row.updated_at,
         )
     )
     journal.append(
@@ -146,3 +161,30 @@ class ActionService:
         if self._on_recorded:
             self._on_recorded(system_id)
         return action_id
+
+    async def _decide(self, action_id: str, decision: Decision) -> str:
+        identity = (self.identity.agent, self.identity.device_id, self.identity.client_version)
+        ticket_id, system_id, state = await self.writer.run(
+            decide, action_id, decision, identity, utcnow()
+        )
+        self.bus.publish(TicketsChanged(system_id, (ticket_id,)))
+        self.bus.publish(ActionStateChanged(action_id, ticket_id, state))
+        if state == "pending" and self._on_recorded:
+            self._on_recorded(system_id)
+        return state
+
+    async def retry(self, action_id: str) -> str:
+        """Queue a failed action again; returns its new state. Raises ``DecisionRefused``."""
+        return await self._decide(action_id, "retry")
+
+    async def discard(self, action_id: str) -> str:
+        """Drop a failed or conflicting action and its optimistic local copy (audited)."""
+        return await self._decide(action_id, "discard")
+
+    async def resolve_conflict(self, action_id: str, resolution: str) -> str:
+        """Settle a conflict: ``"send_anyway"`` re-queues it, ``"discard"`` drops it."""
+        if resolution not in ("send_anyway", "discard"):
+            raise ActionRejected(f"unknown resolution {resolution!r}")
+        return await self._decide(
+            action_id, "send_anyway" if resolution == "send_anyway" else "discard"
+        )

@@ -11,6 +11,9 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection, func, select, update
 
+from app.audit.signature import SigningKey
+from app.audit.signing import device_key
+from app.audit.wire import from_wire, to_wire
 from app.cache import CacheWriter
 from app.cache.schema import audit_log
 from app.events import AuditUploaded, EventBus
@@ -40,8 +43,20 @@ def _mark(conn: Connection, up_to_seq: int) -> int:
     )
 
 
+def _signed(raw: dict[str, Any], key: SigningKey) -> dict[str, Any]:
+    """A record written before records were signed gets the device's signature now (the
+    signature is outside the hash, so the chain is unchanged)."""
+    if raw.get("signature") is not None:
+        return raw
+    return to_wire(key.sign(from_wire(raw)))
+
+
 class AuditUploader:
-    """Pushes un-uploaded journal records to ``POST /api/v1/audit/batches``."""
+    """Pushes un-uploaded journal records to ``POST /api/v1/audit/batches``.
+
+    Before the first upload the device registers its public key (``POST /api/v1/devices``);
+    the backend checks every record's signature against it.
+    """
 
     def __init__(
         self,
@@ -57,22 +72,44 @@ class AuditUploader:
         self._token = token
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(10.0), trust_env=False)
         self._wake = asyncio.Event()
+        self._registered = False
         self.last_error: str | None = None
 
     def poke(self) -> None:
         """Upload now (a record was written)."""
         self._wake.set()
 
+    async def register_device(self) -> bool:
+        """Register this device's public key (first registration wins); False on refusal."""
+        key = await asyncio.to_thread(device_key)
+        response = await self._client.post(
+            f"{self.backend_url}/api/v1/devices",
+            json={"device_id": self.writer.cache.device_id, "public_key": key.public_key},
+            headers={"Authorization": f"Bearer {self._token()}"},
+        )
+        if response.status_code not in (200, 201):
+            self.last_error = f"device registration {response.status_code}: {response.text[:300]}"
+            self.bus.publish(AuditUploaded(0, -1, self.last_error))
+            return False
+        self._registered = True
+        return True
+
     async def upload_pending(self) -> int:
         """Upload everything queued; returns how many records were accepted."""
         accepted = 0
+        if not self._registered and not await self.register_device():
+            return accepted
+        key = await asyncio.to_thread(device_key)
         while True:
             with self.writer.cache.engine.connect() as conn:
                 rows = _batch(conn)
             if not rows:
                 self.last_error = None
                 return accepted
-            body = {"device_id": self.writer.cache.device_id, "records": [r.record for r in rows]}
+            body = {
+                "device_id": self.writer.cache.device_id,
+                "records": [_signed(r.record, key) for r in rows],
+            }
             response = await self._client.post(
                 f"{self.backend_url}/api/v1/audit/batches",
                 json=body,

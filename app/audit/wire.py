@@ -144,7 +144,10 @@ FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(AuditRec
 
 def canonical_bytes(record: AuditRecord) -> bytes:
     """Sorted-key compact UTF-8 JSON of every field but ``hash`` and ``signature``."""
-    payload = {name: _wire_value(record, name) for name in FIELD_NAMES if name not in _UNHASHED}
+    # The record's dicts are private plain-JSON copies (checked at construction): dumped as is.
+    payload = {
+        name: _wire_value(record, name, copy=False) for name in FIELD_NAMES if name not in _UNHASHED
+    }
     return _dump(payload).encode("utf-8")
 
 
@@ -423,10 +426,10 @@ def _parse_time(name: str, value: object) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _wire_value(record: AuditRecord, name: str) -> Any:
+def _wire_value(record: AuditRecord, name: str, *, copy: bool = True) -> Any:
     value = getattr(record, name)
     if isinstance(value, datetime):
         return _format_time(value)
-    if isinstance(value, dict):
+    if isinstance(value, dict) and copy:
         return json.loads(_dump(value))
     return value

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, exists, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects.sqlite import insert
 
-from app.cache.schema import messages, outbox, quarantine, sync_state, tickets
+from app.cache import search
+from app.cache.schema import quarantine, sync_state, tickets
+from app.cache.types import to_micros
 from app.domain import Message, RecordError, Ticket
 
 
@@ -62,52 +66,154 @@ def message_row(ticket_id: int, message: Message) -> dict[str, Any]:
     }
 
 
-def upsert_tickets(conn: Connection, tickets_in: Sequence[Ticket], now: datetime) -> list[int]:
-    """Insert or update tickets and their messages; returns the cache ids in input order.
+_TICKET_COLUMNS = (
+    "system_id",
+    "external_id",
+    "subject",
+    "status",
+    "native_status",
+    "priority",
+    "requester_name",
+    "requester_email",
+    "requester_phone",
+    "requester_external_id",
+    "assignee_name",
+    "assignee_email",
+    "assignee_external_id",
+    "queue",
+    "tags",
+    "extra",
+    "created_at",
+    "updated_at",
+    "deleted",
+    "synced_at",
+)
+_MESSAGE_COLUMNS = (
+    "ticket_id",
+    "external_id",
+    "kind",
+    "author_name",
+    "author_email",
+    "body_text",
+    "attachments",
+    "created_at",
+    "pending_action_id",
+)
 
-    A ticket with a pending status action keeps its optimistic local status until delivered.
+
+def _upsert_sql(table: str, columns: Sequence[str], key: Sequence[str], status: bool) -> str:
+    updates = [f"{name} = excluded.{name}" for name in columns if name not in key]
+    if status:
+        # a ticket with a pending status action keeps its optimistic local status
+        updates[updates.index("status = excluded.status")] = (
+            "status = CASE WHEN EXISTS (SELECT 1 FROM outbox WHERE outbox.ticket_id = tickets.id"
+            " AND outbox.state = 'pending' AND outbox.kind = 'set_status')"
+            " THEN tickets.status ELSE excluded.status END"
+        )
+    return (  # names from the tuples above, never from input
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
+        f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(updates)}"
+    )
+
+
+_TICKET_UPSERT = _upsert_sql("tickets", _TICKET_COLUMNS, ("system_id", "external_id"), True)
+_MESSAGE_UPSERT = _upsert_sql("messages", _MESSAGE_COLUMNS, ("ticket_id", "external_id"), False)
+_TICKET_IDS = (
+    "SELECT j.key, t.id FROM json_each(?) j JOIN tickets t"
+    " ON t.system_id = j.value ->> 0 AND t.external_id = j.value ->> 1"
+)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # as types.JsonText
+
+
+def _json(value: Any) -> str:
+    return _ENCODER.encode(value) if value else ("[]" if isinstance(value, list) else "{}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _tags_json(tags: tuple[str, ...]) -> str:
+    return _json(list(tags))
+
+
+def _ticket_values(ticket: Ticket, synced_at: int) -> tuple[Any, ...]:
+    """``ticket_row`` as a tuple in ``_TICKET_COLUMNS`` order, ready for the driver."""
+    requester, assignee = ticket.requester, ticket.assignee
+    return (
+        ticket.key.system_id,
+        ticket.key.external_id,
+        ticket.subject,
+        ticket.status.value,
+        ticket.native_status,
+        ticket.priority.value if ticket.priority else None,
+        requester.name if requester else None,
+        requester.email if requester else None,
+        requester.phone if requester else None,
+        requester.external_id if requester else None,
+        assignee.name if assignee else None,
+        assignee.email if assignee else None,
+        assignee.external_id if assignee else None,
+        ticket.queue,
+        _tags_json(ticket.tags),
+        _json(ticket.extra),
+        to_micros(ticket.created_at),
+        to_micros(ticket.updated_at),
+        int(ticket.deleted),
+        synced_at,
+    )
+
+
+def _message_values(ticket_id: int, message: Message) -> tuple[Any, ...]:
+    """``message_row`` as a tuple in ``_MESSAGE_COLUMNS`` order, ready for the driver."""
+    author = message.author
+    attachments = [
+        {"filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url}
+        for a in message.attachments
+    ]
+    return (
+        ticket_id,
+        message.external_id,
+        message.kind.value,
+        author.display if author else None,
+        author.email if author else None,
+        message.body_text,
+        _json(attachments) if attachments else "[]",
+        to_micros(message.created_at),
+        None,
+    )
+
+
+def upsert_ticket_rows(conn: Connection, tickets_in: Sequence[Ticket], now: datetime) -> list[int]:
+    """``upsert_tickets`` without the search index (follow with ``search.index_tickets``).
+
+    For bulk loads that index once at the end; everything else calls ``upsert_tickets``.
     """
     if not tickets_in:
         return []
-    rows = [ticket_row(ticket, now) for ticket in tickets_in]
-    statement = insert(tickets).values(rows)
-    pending_status = exists().where(
-        and_(
-            outbox.c.ticket_id == tickets.c.id,
-            outbox.c.state == "pending",
-            outbox.c.kind == "set_status",
-        )
-    )
-    excluded = statement.excluded
-    columns = {
-        name: getattr(excluded, name)
-        for name in rows[0]
-        if name not in ("system_id", "external_id")
-    }
-    columns["status"] = case((pending_status, tickets.c.status), else_=excluded.status)
-    upsert = statement.on_conflict_do_update(
-        index_elements=[tickets.c.system_id, tickets.c.external_id], set_=columns
-    ).returning(tickets.c.id, tickets.c.system_id, tickets.c.external_id)
-    ids_by_key = {(row.system_id, row.external_id): row.id for row in conn.execute(upsert)}
-    ids = [ids_by_key[(t.key.system_id, t.key.external_id)] for t in tickets_in]
+    synced_at = to_micros(now)
+    conn.exec_driver_sql(_TICKET_UPSERT, [_ticket_values(t, synced_at) for t in tickets_in])
+    keys = json.dumps([[t.key.system_id, t.key.external_id] for t in tickets_in])
+    ids = [0] * len(tickets_in)
+    for position, ticket_id in conn.exec_driver_sql(_TICKET_IDS, (keys,)):
+        ids[position] = ticket_id
     message_rows = [
-        message_row(ticket_id, message)
+        _message_values(ticket_id, message)
         for ticket_id, ticket in zip(ids, tickets_in, strict=True)
         for message in ticket.messages
     ]
     if message_rows:
-        m_statement = insert(messages).values(message_rows)
-        m_excluded = m_statement.excluded
-        conn.execute(
-            m_statement.on_conflict_do_update(
-                index_elements=[messages.c.ticket_id, messages.c.external_id],
-                set_={
-                    name: getattr(m_excluded, name)
-                    for name in message_rows[0]
-                    if name not in ("ticket_id", "external_id")
-                },
-            )
-        )
+        conn.exec_driver_sql(_MESSAGE_UPSERT, message_rows)
+    return ids
+
+
+def upsert_tickets(conn: Connection, tickets_in: Sequence[Ticket], now: datetime) -> list[int]:
+    """Insert or update tickets and their messages; returns the cache ids in input order.
+
+    A ticket with a pending status action keeps its optimistic local status until delivered.
+    The search index follows in the same transaction.
+    """
+    ids = upsert_ticket_rows(conn, tickets_in, now)
+    search.index_tickets(conn, ids)
     return ids
 
 
@@ -175,10 +281,11 @@ def store_pull(
 
 
 def set_ticket_status(conn: Connection, ticket_id: int, status: str, now: datetime) -> None:
-    """Optimistic local status change."""
+    """Optimistic local status change (the search index follows)."""
     conn.execute(
         update(tickets).where(tickets.c.id == ticket_id).values(status=status, updated_at=now)
     )
+    search.index_tickets(conn, [ticket_id])
 
 
 def load_cursor(conn: Connection, system_id: str) -> tuple[str | None, bool]:

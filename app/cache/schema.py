@@ -141,3 +141,27 @@ device = Table(
     Column("id", Integer, primary_key=True),
     Column("device_id", String, nullable=False),
 )
+
+# --- full-text search (migration 0003; see app/cache/search.py) ---------------------------------
+# ``search_fts`` is an FTS5 virtual table (body, tail, facets; created by the migration, not
+# by SQLAlchemy), and two triggers drop the texts of hard-deleted tickets and messages.
+# ``search_docs`` maps each FTS rowid to the subject or message it indexes.
+
+search_docs = Table(
+    "search_docs",
+    metadata,
+    # the FTS rowid: the text's time in ms << 20 | facet codes | a few unique bits
+    Column("doc", Integer, primary_key=True, autoincrement=False),
+    Column("ticket_id", Integer, nullable=False),
+    Column("message_id", Integer),  # NULL for the ticket's subject
+    Column("sig", Integer, nullable=False),  # hash of the indexed text, time and facets
+)
+Index("ix_search_docs_ticket", search_docs.c.ticket_id, search_docs.c.message_id)
+
+# the small code of each system inside doc keys (at most 63 systems)
+search_systems = Table(
+    "search_systems",
+    metadata,
+    Column("code", Integer, primary_key=True, autoincrement=False),
+    Column("system_id", String, nullable=False, unique=True),
+)

@@ -41,5 +41,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sync_interval_s", float, 30.0, N_("Seconds between polls of each system")),
     Setting("stale_after_s", float, 300.0, N_("A system is stale after this many seconds")),
     Setting("slow_after_ms", float, 2000.0, N_("A system is slow above this response time")),
+    Setting(
+        "retention_days", float, 180.0, N_("Closed tickets older than this many days are pruned")
+    ),
 )
 SETTINGS_BY_KEY = {item.key: item for item in SETTINGS}

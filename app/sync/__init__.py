@@ -2,6 +2,15 @@
 
 from app.sync.coordinator import SystemCoordinator
 from app.sync.engine import SyncEngine
-from app.sync.health import Health, HealthPolicy, Light
+from app.sync.health import Breaker, Health, HealthPolicy, Light
+from app.sync.policy import PollPolicy
 
-__all__ = ["Health", "HealthPolicy", "Light", "SyncEngine", "SystemCoordinator"]
+__all__ = [
+    "Breaker",
+    "Health",
+    "HealthPolicy",
+    "Light",
+    "PollPolicy",
+    "SyncEngine",
+    "SystemCoordinator",
+]

@@ -1,4 +1,5 @@
-"""The sync engine: starts one coordinator per system; systems never wait for each other."""
+"""The sync engine: one coordinator (and push listener) per system; systems never wait for each
+other — each runs in its own task with its own schedule, backoff and circuit breaker."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from adapters.base import Adapter
 from app.cache import CacheWriter
 from app.events import EventBus
 from app.sync.coordinator import SystemCoordinator
+from app.sync.policy import PollPolicy
 
 
 class SyncEngine:
@@ -22,9 +24,11 @@ class SyncEngine:
         bus: EventBus,
         *,
         interval_s: float = 30.0,
+        policy: PollPolicy | None = None,
     ) -> None:
+        policy = policy or PollPolicy.for_interval(interval_s)
         self.coordinators = {
-            adapter.system_id: SystemCoordinator(adapter, writer, bus, interval_s=interval_s)
+            adapter.system_id: SystemCoordinator(adapter, writer, bus, policy=policy)
             for adapter in adapters
         }
         self._tasks: list[asyncio.Task[None]] = []
@@ -38,6 +42,11 @@ class SyncEngine:
         """Ask one system to sync now."""
         if system_id in self.coordinators:
             self.coordinators[system_id].poke()
+
+    def set_focus(self, system_id: str | None) -> None:
+        """The agent looks at ``system_id``'s queue (``None``: at no single system)."""
+        for key, coordinator in self.coordinators.items():
+            coordinator.set_focus(key == system_id)
 
     async def wait_first_sync(self, timeout_s: float) -> dict[str, str]:
         """Wait until every system synced once; returns ``{system_id: last error}`` of laggards."""

@@ -16,6 +16,14 @@ class Light(StrEnum):
     GREY = "grey"  # first sync still running
 
 
+class Breaker(StrEnum):
+    """Circuit-breaker state: closed (calling), open (cooling down), half-open (one trial)."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
 class Reason(StrEnum):
     """Why the light has its colour; the UI turns these into translated sentences."""
 
@@ -50,6 +58,16 @@ class Health:
     first_sync_done: bool = False
     syncing: bool = False
     tickets_cached: int = 0
+    stale_since: datetime | None = None  # first failure after the last success
+    breaker: Breaker = Breaker.CLOSED
+    breaker_open_until: datetime | None = None
+    breaker_trips: int = 0  # consecutive openings; each one doubles the cool-down
+    next_pull_at: datetime | None = None
+    poll_interval_s: float | None = None  # the delay chosen after the last pass
+    focused: bool = False
+    push_supported: bool = False
+    push_connected: bool = False
+    requests_skipped: int = 0  # pokes refused while backing off or open
 
     def assess(self, now: datetime, policy: HealthPolicy) -> tuple[Light, Reason]:
         """The light and its reason at ``now``."""

@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from backend import crud
 from backend.core.config import Settings
 from backend.core.db import Database
+from backend.core.ratelimit import TokenBuckets
 from backend.crud import AgentInfo
 
 bearer = HTTPBearer(
@@ -39,32 +40,42 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 def get_current_agent(
+    request: Request,
     database: DatabaseDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> AgentInfo:
-    """The agent whose bearer token came with the request; 401 without a valid one."""
+    """The agent whose bearer token came with the request; 401 without a valid one, 429 when
+    it exceeds its rate (per backend process, see :mod:`backend.core.ratelimit`)."""
     if credentials is None:
         raise _unauthorized("Send 'Authorization: Bearer <token>'")
     with database.session() as session:
         agent = crud.agent_for_token(session, credentials.credentials)
     if agent is None:
         raise _unauthorized("Unknown or revoked token")
+    buckets: TokenBuckets = request.app.state.rate_limits
+    wait = buckets.take(agent.id)
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"Agent {agent.name!r} exceeds {buckets.rate:g} requests per second",
+            headers={"Retry-After": buckets.retry_after(wait)},
+        )
     return agent
 
 
 CurrentAgent = Annotated[AgentInfo, Depends(get_current_agent)]
 
 
-def get_audit_reader(agent: CurrentAgent) -> AgentInfo:
-    """The current agent if it may read every audit record (supervisor, admin); else 403."""
-    if not agent.role.may_read_audit:
+def get_admin(agent: CurrentAgent) -> AgentInfo:
+    """The current agent if its role is admin; else 403."""
+    if not agent.role.may_administer:
         raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"Role {agent.role.value!r} may not read audit records"
+            status.HTTP_403_FORBIDDEN, f"Role {agent.role.value!r} may not administer"
         )
     return agent
 
 
-AuditReader = Annotated[AgentInfo, Depends(get_audit_reader)]
+AdminAgent = Annotated[AgentInfo, Depends(get_admin)]
 
 
 def _unauthorized(message: str) -> HTTPException:

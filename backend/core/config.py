@@ -29,12 +29,25 @@ class Settings(BaseSettings):
     """When set, the agent ``bootstrap_agent`` is created (or updated) with this token at start."""
 
     bootstrap_agent: str = Field(default="demo", min_length=1, max_length=200)
-    bootstrap_role: Role = Role.SUPERVISOR
+    bootstrap_role: Role = Role.ADMIN
+    """The demo's single agent both uploads and reads every record."""
 
     max_batch_records: int = Field(default=1000, ge=1)
     """Largest upload batch accepted (more: 413)."""
 
     max_list_limit: int = Field(default=1000, ge=1)
     """Largest ``limit`` of ``GET /api/v1/audit/records``."""
+
+    rate_limit_per_s: float = Field(default=50.0, gt=0)
+    """Requests per second per agent, per backend process (each replica counts apart)."""
+
+    rate_limit_burst: float = Field(default=200.0, ge=1)
+    """Requests an agent may send at once before the rate applies."""
+
+    step_up_secret: SecretStr | None = None
+    """Signs step-up tokens; replicas must share it. None: a random one per process."""
+
+    step_up_ttl_s: int = Field(default=300, ge=10, le=3600)
+    """How long a step-up token is valid."""
 
     log_level: str = "INFO"

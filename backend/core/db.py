@@ -10,6 +10,8 @@ recipe) so that DDL is transactional and writers take the lock up front (``BEGIN
 
 from __future__ import annotations
 
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +85,7 @@ class Database:
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine)
         self.write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        self._write_lock = threading.Lock() if self.is_sqlite else None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
 
@@ -93,6 +96,11 @@ class Database:
     def write_session(self) -> Session:
         """A new session for a write transaction (SQLite: takes the write lock at BEGIN)."""
         return self._write_sessions()
+
+    def writer(self) -> AbstractContextManager[object]:
+        """Hold while writing: on SQLite one writer of this process at a time (the others wait
+        here instead of timing out on the file lock); nothing on PostgreSQL."""
+        return self._write_lock if self._write_lock is not None else nullcontext()
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision; a no-op when it is already there."""

@@ -9,7 +9,8 @@ from enum import StrEnum
 
 
 class Role(StrEnum):
-    """What an agent may do: upload (all), read every record (supervisor, admin)."""
+    """What an agent may do: upload (all); read audit records (supervisor: as far as their
+    permission groups allow; admin: all); administer agents and groups (admin)."""
 
     AGENT = "agent"
     SUPERVISOR = "supervisor"
@@ -17,8 +18,26 @@ class Role(StrEnum):
 
     @property
     def may_read_audit(self) -> bool:
-        """Whether this role may list other agents' audit records."""
+        """Whether this role may read audit records at all (a supervisor: within its groups)."""
         return self in (Role.SUPERVISOR, Role.ADMIN)
+
+    @property
+    def may_administer(self) -> bool:
+        """Whether this role may create agents and permission groups."""
+        return self is Role.ADMIN
+
+
+class Scope(StrEnum):
+    """The data scope of a permission group: whose records its members see."""
+
+    OWN = "own"
+    """Only the member's own records."""
+    TEAM = "team"
+    """Records of every member of the group, within its departments."""
+    DEPARTMENT = "department"
+    """Every record within the group's departments."""
+    ALL = "all"
+    """Every record of every department."""
 
 
 def new_token() -> str:

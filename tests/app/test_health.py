@@ -11,8 +11,9 @@ POLICY = HealthPolicy(stale_after_s=300, slow_after_ms=2000)
 
 
 def _synced(**fields: object) -> Health:
-    health = Health("zd", first_sync_done=True, last_success_at=NOW - timedelta(seconds=10),
-                    last_latency_ms=120)
+    health = Health(
+        "zd", first_sync_done=True, last_success_at=NOW - timedelta(seconds=10), last_latency_ms=120
+    )
     for key, value in fields.items():
         setattr(health, key, value)
     return health
@@ -32,8 +33,11 @@ def test_old_success_is_amber_stale() -> None:
 
 
 def test_failures_are_red_with_their_kind() -> None:
-    for code, reason in (("unreachable", Reason.UNREACHABLE), ("auth_rejected", Reason.AUTH),
-                         ("remote_error", Reason.ERROR)):
+    for code, reason in (
+        ("unreachable", Reason.UNREACHABLE),
+        ("auth_rejected", Reason.AUTH),
+        ("remote_error", Reason.ERROR),
+    ):
         failing = _synced(consecutive_failures=2, last_error="boom", last_error_code=code)
         assert failing.assess(NOW, POLICY) == (Light.RED, reason)
 

@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from app.audit.signature import SigningKey
 from app.audit.wire import AuditRecord, ChainTip, from_wire, new_record, to_wire
 from backend.core.config import Settings
 from backend.main import create_app
@@ -80,6 +81,7 @@ class RunningBackend:
     database_url: str
     server: ServerThread
     clients: list[httpx.Client] = field(default_factory=list)
+    registered: set[str] = field(default_factory=set)
 
     def client(self, token: str | None = TOKEN) -> httpx.Client:
         """An HTTP client sending ``token`` (None: no Authorization header)."""
@@ -88,9 +90,20 @@ class RunningBackend:
         self.clients.append(client)
         return client
 
+    def register(self, device_id: str, token: str | None = TOKEN) -> httpx.Response:
+        """Register ``device_id`` with its test key (:func:`device_key`)."""
+        body = {"device_id": device_id, "public_key": device_key(device_id).public_key}
+        response = self.client(token).post("/api/v1/devices", json=body)
+        if response.status_code in (200, 201):
+            self.registered.add(device_id)
+        return response
+
     def upload(self, records: list[AuditRecord], token: str | None = TOKEN) -> httpx.Response:
-        """POST one batch of ``records`` (all from one device)."""
-        body = {"device_id": records[0].device_id, "records": [to_wire(r) for r in records]}
+        """POST one batch of ``records`` (all from one device), registering the device first."""
+        device_id = records[0].device_id
+        if device_id not in self.registered:
+            self.register(device_id, token)
+        body = {"device_id": device_id, "records": [to_wire(r) for r in records]}
         return self.client(token).post("/api/v1/audit/batches", json=body)
 
     def listed(self, **query: Any) -> list[AuditRecord]:
@@ -126,6 +139,21 @@ def backend(start_backend: Callable[..., RunningBackend]) -> RunningBackend:
     return start_backend()
 
 
+_DEVICE_KEYS: dict[str, SigningKey] = {}
+
+
+def device_key(device_id: str) -> SigningKey:
+    """The signing key of a test device (made on first use)."""
+    if device_id not in _DEVICE_KEYS:
+        _DEVICE_KEYS[device_id] = SigningKey.generate()
+    return _DEVICE_KEYS[device_id]
+
+
+def sign(record: AuditRecord) -> AuditRecord:
+    """``record`` signed with its device's test key."""
+    return device_key(record.device_id).sign(record)
+
+
 T0 = datetime(2026, 3, 14, 9, 26, 53, 589793, tzinfo=UTC)
 ACTIONS = ("reply", "note", "set_status")
 
@@ -137,7 +165,8 @@ def make_chain(
     previous: AuditRecord | ChainTip | None = None,
     agent: str = "alice",
 ) -> list[AuditRecord]:
-    """``count`` realistic, correctly chained records continuing ``previous``."""
+    """``count`` realistic, correctly chained records continuing ``previous``, signed with the
+    device's test key."""
     if isinstance(previous, AuditRecord):
         device_id = previous.device_id
     device_id = device_id or f"device-{uuid.uuid4()}"
@@ -146,17 +175,19 @@ def make_chain(
         tip = records[-1] if records else previous
         seq = tip.seq + 1 if tip else 1
         records.append(
-            new_record(
-                tip,
-                device_id=device_id,
-                agent=agent,
-                action=ACTIONS[seq % len(ACTIONS)],
-                client_version="0.1.0",
-                system_id="zendesk" if seq % 2 else "osticket",
-                ticket_id=f"T-{seq % 3}",
-                before={"status": "open", "标签": ["客户", "紧急"]},
-                after={"status": "pending", "body": f"Réponse n°{seq}", "n": seq, "x": 1.5},
-                occurred_at=T0 + timedelta(minutes=seq, microseconds=seq),
+            sign(
+                new_record(
+                    tip,
+                    device_id=device_id,
+                    agent=agent,
+                    action=ACTIONS[seq % len(ACTIONS)],
+                    client_version="0.1.0",
+                    system_id="zendesk" if seq % 2 else "osticket",
+                    ticket_id=f"T-{seq % 3}",
+                    before={"status": "open", "标签": ["客户", "紧急"]},
+                    after={"status": "pending", "body": f"Réponse n°{seq}", "n": seq, "x": 1.5},
+                    occurred_at=T0 + timedelta(minutes=seq, microseconds=seq),
+                )
             )
         )
     return records

@@ -10,9 +10,10 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from app.audit.signature import SigningKey
 from app.audit.wire import new_record, seal, to_wire, verify_chain
 from backend.core.db import Database
-from tests.backend.conftest import RunningBackend, make_chain
+from tests.backend.conftest import RunningBackend, make_chain, sign
 
 
 def detail(response: httpx.Response) -> dict[str, Any]:
@@ -105,8 +106,10 @@ def test_a_fork_is_refused_with_409(backend: RunningBackend) -> None:
     device = chain[0].device_id
     backend.upload(chain)
 
-    rival = new_record(
-        chain[1], device_id=device, agent="mallory", action="note", client_version="0.1.0"
+    rival = sign(
+        new_record(
+            chain[1], device_id=device, agent="mallory", action="note", client_version="0.1.0"
+        )
     )
     response = backend.upload([rival])
     assert response.status_code == 409
@@ -126,7 +129,7 @@ def test_a_fork_is_refused_with_409(backend: RunningBackend) -> None:
 def test_a_reused_record_id_is_refused(backend: RunningBackend) -> None:
     chain = make_chain(2)
     backend.upload(chain)
-    clash = seal(dataclasses.replace(make_chain(1, previous=chain[-1])[0], id=chain[0].id))
+    clash = sign(seal(dataclasses.replace(make_chain(1, previous=chain[-1])[0], id=chain[0].id)))
 
     response = backend.upload([clash])
 
@@ -208,7 +211,7 @@ def test_health_needs_no_token_and_readiness_checks_the_schema(backend: RunningB
     assert anonymous.get("/healthz").json() == {"status": "ok"}
     ready = anonymous.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "revision": "0001"}
+    assert ready.json() == {"status": "ready", "revision": "0002"}
 
     database = Database(backend.database_url)
     with database.engine.begin() as connection:
@@ -217,5 +220,38 @@ def test_health_needs_no_token_and_readiness_checks_the_schema(backend: RunningB
 
     not_ready = anonymous.get("/readyz")
     assert not_ready.status_code == 503
-    assert not_ready.json()["problem"] == "schema at revision None, expected 0001"
+    assert not_ready.json()["problem"] == "schema at revision None, expected 0002"
     assert anonymous.get("/healthz").status_code == 200
+
+
+def test_a_record_not_signed_by_the_device_key_is_refused_naming_it(
+    backend: RunningBackend,
+) -> None:
+    chain = make_chain(4)
+    forged = SigningKey.generate().sign(chain[2])
+    unsigned = dataclasses.replace(chain[3], signature=None)
+
+    response = backend.upload([chain[0], chain[1], forged, chain[3]])
+
+    assert response.status_code == 422
+    body = detail(response)
+    assert body["error"] == "bad_signature"
+    assert (body["record_id"], body["seq"]) == (chain[2].id, 3)
+    assert chain[2].id in body["message"] and "bad signature" in body["message"]
+    response = backend.upload([chain[0], chain[1], chain[2], unsigned])
+    assert response.status_code == 422
+    assert (detail(response)["seq"], detail(response)["error"]) == (4, "bad_signature")
+    assert "is not signed" in detail(response)["message"]
+    assert backend.listed(device_id=chain[0].device_id) == []
+    assert backend.upload(chain).status_code == 200
+
+
+def test_an_unregistered_device_cannot_upload(backend: RunningBackend) -> None:
+    chain = make_chain(2)
+    body = {"device_id": chain[0].device_id, "records": [to_wire(r) for r in chain]}
+
+    response = backend.client().post("/api/v1/audit/batches", json=body)
+
+    assert response.status_code == 409
+    assert detail(response)["error"] == "unknown_device"
+    assert "POST /api/v1/devices" in detail(response)["message"]

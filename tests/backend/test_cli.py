@@ -44,12 +44,54 @@ def test_create_agent_prints_a_working_token(
     assert backend.upload(make_chain(2), token=token).status_code == 200
     forbidden = backend.client(token).get("/api/v1/audit/records")
     assert forbidden.status_code == 403
-    assert "agent" in forbidden.json()["detail"]
+    assert "agent" in forbidden.json()["detail"]["message"]
 
     rotated = create_agent(capsys, database_url, "alice", "supervisor")
     assert rotated != token
     assert backend.upload(make_chain(1), token=token).status_code == 401
     assert backend.client(rotated).get("/api/v1/audit/records").status_code == 200
+
+
+def test_groups_from_the_command_line(
+    capsys: pytest.CaptureFixture[str],
+    database_url: str,
+    start_backend: Callable[..., RunningBackend],
+) -> None:
+    assert (
+        backend_command(
+            [
+                "create-group",
+                "Portal",
+                "--scope",
+                "department",
+                "--system",
+                "osticket",
+                "--database-url",
+                database_url,
+            ]
+        )
+        == 0
+    )
+    group_id = capsys.readouterr().out.strip()
+    code = backend_command(
+        ["create-agent", "sue", "--role", "supervisor", "--group", "Portal",
+         "--database-url", database_url]
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    backend = start_backend()
+    mine = backend.client(out.strip()).get("/api/v1/me/permissions").json()
+    assert [(g["id"], g["scope"]) for g in mine["groups"]] == [(group_id, "department")]
+    assert mine["groups"][0]["departments"] == [{"system_id": "osticket"}]
+
+    assert (
+        backend_command(["create-agent", "x", "--group", "Nope", "--database-url", database_url])
+        == 2
+    )
+    assert "no permission group 'Nope'" in capsys.readouterr().err
+    again = ["create-group", "Portal", "--scope", "all", "--database-url", database_url]
+    assert backend_command(again) == 2
+    assert "exists" in capsys.readouterr().err
 
 
 def test_command_line_errors_are_readable(capsys: pytest.CaptureFixture[str]) -> None:

@@ -25,9 +25,17 @@ def test_migrations_build_the_schema_once(database_url: str) -> None:
 
         database.migrate()
 
-        assert database.revision() == head_revision() == "0001"
+        assert database.revision() == head_revision() == "0002"
         inspector = sa.inspect(database.engine)
-        assert set(inspector.get_table_names()) == {"agents", "audit_records", "alembic_version"}
+        assert set(inspector.get_table_names()) == {
+            "agents",
+            "audit_records",
+            "alembic_version",
+            "devices",
+            "permission_groups",
+            "permission_group_members",
+            "step_up_approvals",
+        }
         unique = {
             c["name"]: c["column_names"] for c in inspector.get_unique_constraints("audit_records")
         }
@@ -46,7 +54,7 @@ def test_migrations_build_the_schema_once(database_url: str) -> None:
             session.commit()
         database.migrate()  # a no-op the second time
 
-        assert database.revision() == "0001"
+        assert database.revision() == "0002"
         with database.session() as session:
             assert crud.agent_for_token(session, "kept-token") is not None
             assert session.scalar(sa.text("SELECT count(*) FROM alembic_version")) == 1
@@ -62,7 +70,7 @@ def test_the_developer_ini_drives_the_same_migrations(database_url: str) -> None
     command.check(config)  # raises when the models and the migrations disagree
     database = Database(database_url)
     try:
-        assert database.revision() == "0001"
+        assert database.revision() == "0002"
     finally:
         database.dispose()
 

@@ -12,6 +12,18 @@ from typing import Any
 
 import pytest
 
+SCENARIO_TIMEOUT_S = 120.0
+
+
+@pytest.fixture(autouse=True)
+def private_qsettings(tmp_path: Any) -> Iterator[None]:
+    """Window layout, saved searches and canned replies go to a scratch INI file per test."""
+    from PySide6.QtCore import QSettings
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qs"))
+    yield
+
 
 @pytest.fixture(scope="session")
 def qloop(qapp: Any) -> Iterator[Any]:
@@ -33,8 +45,16 @@ def qloop(qapp: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def run_async(qloop: Any) -> Any:
-    """``run_async(coro)`` runs a coroutine to completion on the qasync loop."""
-    return qloop.run_until_complete
+    """``run_async(coro)`` runs a coroutine to completion on the qasync loop.
+
+    A scenario that has not finished after 120 s fails with the traceback of where it waited,
+    instead of hanging the session.
+    """
+
+    def run(coroutine: Any) -> Any:
+        return qloop.run_until_complete(asyncio.wait_for(coroutine, SCENARIO_TIMEOUT_S))
+
+    return run
 
 
 @pytest.fixture
@@ -49,8 +69,11 @@ def workstation_window(qtbot: Any, tmp_path: Any) -> Iterator[Any]:
 
     compile_translations()
     values = {s.key: s.default for s in SETTINGS}
-    ws = Workstation(config=Config(values, {}, []), cache=open_cache(tmp_path / "c.sqlite3"),
-                     secrets=SecretStore(service="tabless-test"))
+    ws = Workstation(
+        config=Config(values, {}, []),
+        cache=open_cache(tmp_path / "c.sqlite3"),
+        secrets=SecretStore(service="tabless-test"),
+    )
     window = MainWindow(ws)
     qtbot.addWidget(window)
     translations = Translations()

@@ -219,14 +219,23 @@ def test_supervisor_view_updates_while_sync_runs(qtbot, run_async, workstation):
     def zendesk_new() -> int:
         model = window.queue_model
         return sum(
-            model.index(r, 2).data() for r in range(model.rowCount())
+            model.index(r, 2).data()
+            for r in range(model.rowCount())
             if model.index(r, 0).data() == "Zendesk" and model.index(r, 1).data() == "New"
         )
 
     async def scenario() -> tuple[int, int]:
         ws.start()
         await ws.sync.wait_first_sync(30)
-        await eventually(lambda: zendesk_new() > 0)  # recounted from the sync's events
+        with ws.cache.engine.connect() as conn:
+            cached_new = sum(
+                q.count
+                for q in queries.queue_stats(conn)
+                if q.system_id == "zendesk" and q.status == "new"
+            )
+        assert cached_new > 0
+        # recounted from the sync's events (batches arrive one after another)
+        await eventually(lambda: zendesk_new() == cached_new)
         before = zendesk_new()
         requester = zendesk.raw_ticket(zendesk.ticket_ids()[0])["requester_id"]
         zendesk.create_ticket("新的退款申请", "我要退款", requester)

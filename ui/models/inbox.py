@@ -1,36 +1,100 @@
-"""The unified inbox: ids of cached tickets (newest update first) plus a lazy row cache."""
+"""The unified inbox: a COUNT plus a bounded cache of keyset-paged rows — never every id.
+
+``rowCount`` is one indexed COUNT; ``data`` reads the page around a row when the view paints it
+(200 rows per query, at most ``MAX_PAGES`` pages kept). Scrolling next to a cached page continues
+by keyset; a jump reads the page counted from the nearer end, so the last row of a million is one
+short query too.
+
+Unread (bold): a ``new`` ticket, or one updated since this window opened, that the agent has not
+opened since its last update. The seen marks live in memory (the cache schema has no column for
+them): after a restart only ``new`` tickets are bold again.
+
+Waiting: tickets have no SLA field yet, so for ``new`` and ``open`` tickets (the customer waits
+for us) the column shows the time since the last update, coloured by age (``WAIT_LEVELS``).
+"""
 
 from __future__ import annotations
 
+import threading
+import zlib
+from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QIcon, QPainter, QPixmap
 from sqlalchemy import Engine
 
-from app.cache import queries
+from app.cache import views
+from app.cache.views import Order, SortKey, ViewFilter
+from app.timeutil import utcnow
 from ui import timefmt
 from ui.labels import priority_label, status_label
 
 PAGE = 200
+MAX_PAGES = 64
+# Only ``updated`` has an index; SQLite sorts the other orders for every page (about 0.9 s per
+# 100,000 rows by creation time), so larger views keep the indexed order.
+SORT_LIMIT = 50_000
 Index = QModelIndex | QPersistentModelIndex
 TICKET_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+WAITING_STATUSES = ("new", "open")
+WAIT_LEVELS = (  # (waiting at least, background colour)
+    (timedelta(hours=24), QColor(214, 59, 59, 150)),
+    (timedelta(hours=4), QColor(230, 126, 34, 130)),
+    (timedelta(hours=1), QColor(241, 196, 15, 110)),
+)
+SORT_OF_COLUMN = {
+    "system": SortKey.SYSTEM,
+    "status": SortKey.STATUS,
+    "priority": SortKey.PRIORITY,
+    "updated": SortKey.UPDATED,
+    "created": SortKey.CREATED,
+}
+
+
+def badge(system_id: str) -> QIcon:
+    """A small coloured dot that tells systems apart at a glance (stable per system id)."""
+    hue = zlib.crc32(system_id.encode()) % 360
+    pixmap = QPixmap(12, 12)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor.fromHsv(hue, 170, 210))
+    painter.drawEllipse(1, 1, 10, 10)
+    painter.end()
+    return QIcon(pixmap)
 
 
 class InboxModel(QAbstractTableModel):
-    """Read-only table over the cache. Rows load in pages when the view asks for them."""
+    """Read-only table over the cache, for one view (filter) in one order."""
 
-    COLUMNS = ("system", "subject", "requester", "status", "priority", "updated")
+    COLUMNS = ("system", "subject", "requester", "status", "priority", "updated", "waiting")
+
+    sort_refused = Signal(int)
+    """sort_refused(rows): an unindexed order was asked for a view too large to sort quickly."""
+    counted = Signal(int, int)
+    """counted(generation, count): a background COUNT finished (delivered on the GUI thread)."""
 
     def __init__(self, engine: Engine, system_title: Callable[[str], str], parent: Any = None):
         super().__init__(parent)
         self._engine = engine
         self._system_title = system_title
-        self._ids: list[int] = []
-        self._rows: dict[int, Any] = {}
+        self._view = ViewFilter()
+        self._order = Order()
+        self._count = 0
+        self._pages: OrderedDict[int, list[Any]] = OrderedDict()
+        self._seen: dict[int, datetime] = {}
+        self._since = utcnow()
         self._bold = QFont()
         self._bold.setBold(True)
+        self._badges: dict[str, QIcon] = {}
+        self._generation = 0
+        self.sort_limit = SORT_LIMIT
+        self.counting = False
+        self.counted.connect(self._apply_count)
 
     def _headers(self) -> tuple[str, ...]:
         return (
@@ -40,11 +104,12 @@ class InboxModel(QAbstractTableModel):
             self.tr("Status"),
             self.tr("Priority"),
             self.tr("Updated"),
+            self.tr("Waiting"),
         )
 
     # --- Qt overrides -------------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._ids)
+        return 0 if parent.isValid() else self._count
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.COLUMNS)
@@ -57,74 +122,245 @@ class InboxModel(QAbstractTableModel):
             return self._headers()[section]
         return None
 
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Order by a sortable column (subject and requester keep the current order)."""
+        name = self.COLUMNS[column] if 0 <= column < len(self.COLUMNS) else ""
+        descending = order == Qt.SortOrder.DescendingOrder
+        if name == "waiting":  # longest waiting first = oldest update first
+            key, descending = SortKey.UPDATED, not descending
+        elif name in SORT_OF_COLUMN:
+            key = SORT_OF_COLUMN[name]
+        else:
+            return
+        if key is not SortKey.UPDATED and self._count > self.sort_limit:
+            self.sort_refused.emit(self._count)
+            return
+        self.set_order(Order(key, descending))
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._ids)):
+        if not index.isValid() or not (0 <= index.row() < self._count):
             return None
-        ticket_id = self._ids[index.row()]
-        if role == TICKET_ID_ROLE:
-            return ticket_id
-        if role not in (
-            Qt.ItemDataRole.DisplayRole,
-            Qt.ItemDataRole.ToolTipRole,
-            Qt.ItemDataRole.FontRole,
-        ):
+        if role not in _ROLES:
             return None
-        row = self._row(index.row())
+        row = self.row(index.row())
         if row is None:
             return None
-        if role == Qt.ItemDataRole.FontRole:
-            return self._bold if row.status == "new" else None
+        if role == TICKET_ID_ROLE:
+            return row.id
         column = self.COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.FontRole:
+            return self._bold if self.is_unread(row) else None
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._badge(row.system_id) if column == "system" else None
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return self._wait_colour(row) if column == "waiting" else None
+        return self._text(row, column)
+
+    # --- ours ---------------------------------------------------------------------------------
+    def _text(self, row: Any, column: str) -> str:
         if column == "system":
             return self._system_title(row.system_id)
         if column == "subject":
-            return row.subject
+            return str(row.subject)
         if column == "requester":
-            return row.requester_name or row.requester_email or ""
+            return str(row.requester_name or row.requester_email or "")
         if column == "status":
             return status_label(row.status)
         if column == "priority":
             return priority_label(row.priority)
+        if column == "waiting":
+            return self._waiting_text(row)
         return timefmt.short(row.updated_at)
 
-    # --- ours ---------------------------------------------------------------------------------
-    def _row(self, position: int) -> Any:
-        ticket_id = self._ids[position]
-        row = self._rows.get(ticket_id)
+    def _badge(self, system_id: str) -> QIcon | None:
+        if QGuiApplication.instance() is None:  # painting needs a GUI application
+            return None
+        icon = self._badges.get(system_id)
+        if icon is None:
+            icon = self._badges[system_id] = badge(system_id)
+        return icon
+
+    def _waiting(self, row: Any) -> timedelta | None:
+        if row.status not in WAITING_STATUSES:
+            return None
+        age: timedelta = utcnow() - row.updated_at
+        return max(age, timedelta(0))
+
+    def _waiting_text(self, row: Any) -> str:
+        age = self._waiting(row)
+        if age is None:
+            return ""
+        minutes = int(age.total_seconds() // 60)
+        if minutes < 60:
+            return self.tr("{n} min").format(n=minutes)
+        if minutes < 48 * 60:
+            return self.tr("{n} h").format(n=minutes // 60)
+        return self.tr("{n} d").format(n=minutes // (24 * 60))
+
+    def _wait_colour(self, row: Any) -> QColor | None:
+        age = self._waiting(row)
+        if age is None:
+            return None
+        return next((colour for limit, colour in WAIT_LEVELS if age >= limit), None)
+
+    def is_unread(self, row: Any) -> bool:
+        """Bold: new or updated while the window is open, and not opened since."""
+        seen = self._seen.get(row.id)
+        if seen is not None and seen >= row.updated_at:
+            return False
+        return bool(row.status == "new" or row.updated_at > self._since)
+
+    def mark_seen(self, position: int) -> None:
+        """The agent opened the ticket at ``position``: it is no longer unread."""
+        row = self.row(position)
         if row is None:
-            start = (position // PAGE) * PAGE
-            page = self._ids[start : start + PAGE]
-            with self._engine.connect() as conn:
-                self._rows.update(queries.inbox_rows(conn, page))
-            row = self._rows.get(ticket_id)
-        return row
+            return
+        self._seen[row.id] = row.updated_at
+        self.dataChanged.emit(self.index(position, 0), self.index(position, len(self.COLUMNS) - 1))
+
+    def row(self, position: int) -> Any:
+        """The cache row shown at ``position`` (its page is read on demand)."""
+        if not 0 <= position < self._count:
+            return None
+        number = position // PAGE
+        rows = self._pages.get(number)
+        if rows is None:
+            rows = self._load_page(number)
+        else:
+            self._pages.move_to_end(number)
+        offset = position - number * PAGE
+        return rows[offset] if offset < len(rows) else None
+
+    def _load_page(self, number: int) -> list[Any]:
+        start = number * PAGE
+        end = min(start + PAGE, self._count)
+        previous, following = self._pages.get(number - 1), self._pages.get(number + 1)
+        with self._engine.connect() as conn:
+            if previous is not None and len(previous) == PAGE:
+                last = previous[-1]
+                rows = views.page(
+                    conn, self._view, self._order, end - start, after=(last.sort_key, last.id)
+                )
+            elif following:
+                first = following[0]
+                rows = views.page(
+                    conn, self._view, self._order, end - start, before=(first.sort_key, first.id)
+                )
+            elif start <= self._count - end:
+                rows = views.page(conn, self._view, self._order, end - start, offset=start)
+            else:
+                rows = views.page(
+                    conn,
+                    self._view,
+                    self._order,
+                    end - start,
+                    offset=self._count - end,
+                    from_end=True,
+                )
+        self._pages[number] = rows
+        while len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+        return rows
 
     def ticket_id(self, position: int) -> int | None:
         """The cache id of the ticket at ``position``."""
-        return self._ids[position] if 0 <= position < len(self._ids) else None
+        row = self.row(position)
+        return None if row is None else int(row.id)
 
     def position_of(self, ticket_id: int) -> int | None:
-        """The row of ``ticket_id``, if it is listed."""
+        """The row of ``ticket_id``, if it is listed (a cached page, else one COUNT)."""
+        for number, rows in self._pages.items():
+            for offset, row in enumerate(rows):
+                if row.id == ticket_id:
+                    return number * PAGE + offset
+        with self._engine.connect() as conn:
+            return views.position(conn, self._view, self._order, ticket_id)
+
+    @property
+    def view(self) -> ViewFilter:
+        """The filter the inbox shows."""
+        return self._view
+
+    @property
+    def order(self) -> Order:
+        """The current order."""
+        return self._order
+
+    def set_view(self, view: ViewFilter) -> None:
+        """Show another view (My tickets, a system, a search result …)."""
+        if view != self._view:
+            self._view = view
+            self.refresh()
+
+    def set_order(self, order: Order) -> None:
+        """Re-order the inbox."""
+        if order != self._order:
+            self._order = order
+            self.refresh()
+
+    def refresh_in_background(self) -> None:
+        """Show the first page at once and count the rest on a thread (the first paint does
+        not wait for a COUNT over a million rows); rows are appended when the count is in."""
+        self._generation += 1
+        generation, view = self._generation, self._view
+        with self._engine.connect() as conn:
+            rows = views.page(conn, view, self._order, PAGE)
+        self.beginResetModel()
+        self._pages.clear()
+        self._pages[0] = rows
+        self._count = len(rows)
+        self.counting = len(rows) == PAGE
+        self.endResetModel()
+        if self.counting:
+            threading.Thread(
+                target=self._count_worker, args=(generation, view), daemon=True, name="inbox-count"
+            ).start()
+
+    def _count_worker(self, generation: int, view: ViewFilter) -> None:
+        with self._engine.connect() as conn:
+            total = views.count(conn, view)
         try:
-            return self._ids.index(ticket_id)
-        except ValueError:
-            return None
+            self.counted.emit(generation, total)
+        except RuntimeError:  # the model was deleted meanwhile
+            return
+
+    def _apply_count(self, generation: int, total: int) -> None:
+        if generation != self._generation:
+            return
+        self.counting = False
+        if total > self._count:
+            self.beginInsertRows(QModelIndex(), self._count, total - 1)
+            self._count = total
+            self.endInsertRows()
+        elif total < self._count:
+            self.refresh()
 
     def refresh(self, changed: list[int] | None = None) -> None:
-        """Reload ids from the cache; ``changed`` rows are re-read, others keep their cache."""
+        """Recount and drop the cached pages (re-read as the view paints them)."""
+        self._generation += 1
+        self.counting = False
         with self._engine.connect() as conn:
-            ids = queries.inbox_ids(conn)
-        if changed is None:
-            self._rows.clear()
-        else:
-            for ticket_id in changed:
-                self._rows.pop(ticket_id, None)
-        if ids == self._ids:
-            if self._ids:
+            count = views.count(conn, self._view)
+        if count == self._count and changed is not None:
+            self._pages.clear()
+            if count:
                 self.dataChanged.emit(
-                    self.index(0, 0), self.index(len(self._ids) - 1, len(self.COLUMNS) - 1)
+                    self.index(0, 0), self.index(count - 1, len(self.COLUMNS) - 1)
                 )
             return
         self.beginResetModel()
-        self._ids = ids
+        self._pages.clear()
+        self._count = count
         self.endResetModel()
+
+
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.FontRole,
+        Qt.ItemDataRole.DecorationRole,
+        Qt.ItemDataRole.BackgroundRole,
+        TICKET_ID_ROLE,
+    }
+)

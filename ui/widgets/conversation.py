@@ -1,12 +1,11 @@
-"""The selected ticket: header, conversation rendered safely, and the composer."""
+"""The selected ticket: header, conversation rendered safely, action states and the composer."""
 
 from __future__ import annotations
 
 import html
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -19,18 +18,45 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import Status
-from ui import timefmt
+from ui import canned, timefmt
 from ui.labels import message_label, priority_label, status_label
 
+DRAFT_DELAY_MS = 800
+UNSETTLED = ("pending", "failed", "conflict")
 
-def render_conversation(messages: list[Any], pending: set[str], failed: set[str]) -> str:
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "?"
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def render_attachments(attachments: list[Any]) -> str:
+    """Escaped list of attachments (name, type, size) — never loaded or linked."""
+    items = []
+    for attachment in attachments or []:
+        name = html.escape(str(attachment.get("filename") or "?"))
+        kind = html.escape(str(attachment.get("content_type") or "?"))
+        items.append(
+            f"📎 {name} <span style='color:#888'>({kind}, {_size(attachment.get('size'))})</span>"
+        )
+    return "<br>".join(items)
+
+
+def render_conversation(messages: list[Any], states: dict[str, str]) -> str:
     """HTML of the conversation. Every body is escaped text: no markup, scripts or images."""
     parts = []
     for message in messages:
         note = message.kind == "note"
-        background = "#fff6d6" if note else "#f2f5f9"
+        event = message.kind == "event"
+        background = "#fff6d6" if note else "#eeeeee" if event else "#f2f5f9"
         badge = ""
-        if message.pending_action_id in failed:
+        state = states.get(message.pending_action_id or "", "")
+        if state in ("failed", "conflict"):
             badge = (
                 ' <span style="color:#d23b3b">⚠ ' + html.escape(message_label("failed")) + "</span>"
             )
@@ -40,65 +66,124 @@ def render_conversation(messages: list[Any], pending: set[str], failed: set[str]
                 + html.escape(message_label("sending"))
                 + "</span>"
             )
-        kind = message_label("note" if note else "reply")
+        kind = message_label("note" if note else "event" if event else "reply")
         body = html.escape(message.body_text).replace("\n", "<br>")
+        files = render_attachments(message.attachments)
         parts.append(
             f'<table width="100%" cellpadding="8" style="background:{background};'
-            f' margin-bottom:6px"><tr><td>'
+            f' color:#1d1d1d; margin-bottom:6px"><tr><td>'
             f"<b>{html.escape(message.author_name or '')}</b> "
             f'<span style="color:#666">· {html.escape(kind)} · '
             f"{html.escape(timefmt.short(message.created_at))}</span>{badge}"
-            f"<br>{body}</td></tr></table>"
+            f"<br>{body}{'<br>' + files if files else ''}</td></tr></table>"
         )
     return "".join(parts)
+
+
+class ActionRow(QWidget):
+    """One unsettled action: what, its state, and Retry / Discard / Send anyway."""
+
+    def __init__(self, panel: ConversationPanel, action: Any) -> None:
+        super().__init__()
+        self.action_id = str(action.action_id)
+        self.state = str(action.state)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        what = {
+            "reply": panel.tr("Reply"),
+            "note": panel.tr("Note"),
+            "set_status": panel.tr("Status change"),
+        }.get(str(action.kind), str(action.kind))
+        state = {
+            "pending": panel.tr("sending…"),
+            "failed": panel.tr("failed"),
+            "conflict": panel.tr("conflict: the ticket changed remotely"),
+        }.get(self.state, self.state)
+        self.label = QLabel(f"{what}: {state}")
+        if action.last_error:
+            self.label.setToolTip(str(action.last_error))
+        layout.addWidget(self.label, 1)
+        self.buttons: dict[str, QPushButton] = {}
+        choices: list[tuple[str, str]] = []
+        if self.state == "failed":
+            choices = [("retry", panel.tr("Retry")), ("discard", panel.tr("Discard"))]
+        elif self.state == "conflict":
+            choices = [("send_anyway", panel.tr("Send anyway")), ("discard", panel.tr("Discard"))]
+        for decision, text in choices:
+            button = QPushButton(text)
+            button.clicked.connect(
+                lambda _checked=False, d=decision: panel.decision_requested.emit(self.action_id, d)
+            )
+            self.buttons[decision] = button
+            layout.addWidget(button)
 
 
 class ConversationPanel(QWidget):
     """Shows one ticket and lets the agent reply, note and change the status."""
 
-    reply_requested = Signal(int, str, bool)
-    """reply_requested(ticket_id, body, public): the agent pressed Send."""
+    reply_requested = Signal(int, str, bool, str)
+    """reply_requested(ticket_id, body, public, then_status): Send (then_status "" or a
+    status a macro sets after the reply)."""
     status_requested = Signal(int, str)
     """status_requested(ticket_id, status): the agent applied a new status."""
+    draft_changed = Signal(int, str, bool)
+    """draft_changed(ticket_id, body, public): the composer settled; save the draft."""
+    decision_requested = Signal(str, str)
+    """decision_requested(action_id, decision): retry, discard or send_anyway an action."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ticket_id: int | None = None
+        self.ticket: Any = None
+        self.agent = ""
+        self.macro_status = ""
         self.header = QLabel()
         self.header.setWordWrap(True)
         self.header.setTextFormat(Qt.TextFormat.RichText)
         self.view = QTextBrowser()
         self.view.setOpenLinks(False)
         self.view.setOpenExternalLinks(False)
+        self.actions_box = QVBoxLayout()
+        self.action_rows: list[ActionRow] = []
         self.editor = QPlainTextEdit()
-        self.editor.setMaximumHeight(120)
+        self.editor.setMaximumHeight(140)
         self.mode = QComboBox()
+        self.canned = QComboBox()
         self.send = QPushButton()
         self.status = QComboBox()
         for status in Status:
             self.status.addItem("", status.value)
         self.apply_status = QPushButton()
+        self.macro_label = QLabel()
         self.notice = QLabel()
         self.notice.setWordWrap(True)
 
         controls = QHBoxLayout()
         controls.addWidget(self.mode)
+        controls.addWidget(self.canned)
         controls.addWidget(self.send)
+        controls.addWidget(self.macro_label)
         controls.addStretch(1)
         controls.addWidget(self.status)
         controls.addWidget(self.apply_status)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addWidget(self.view, 1)
+        layout.addLayout(self.actions_box)
         layout.addWidget(self.editor)
         layout.addLayout(controls)
         layout.addWidget(self.notice)
 
+        self._draft_timer = QTimer(self, singleShot=True, interval=DRAFT_DELAY_MS)
+        self._draft_timer.timeout.connect(self._emit_draft)
+        self._restoring = False
+        self.editor.textChanged.connect(self._text_changed)
+        self.mode.currentIndexChanged.connect(lambda _i: self._text_changed())
         self.send.clicked.connect(self._send)
         self.apply_status.clicked.connect(self._apply_status)
-        QShortcut(QKeySequence("Ctrl+Return"), self.editor, activated=self._send)
+        self.canned.activated.connect(self._canned_chosen)
         self.retranslate()
-        self.show_ticket(None, [], set(), set(), frozenset())
+        self.show_ticket(None, [], [], frozenset())
 
     def retranslate(self) -> None:
         """Set every visible string (called again on a live language switch)."""
@@ -107,6 +192,10 @@ class ConversationPanel(QWidget):
         self.mode.addItem(self.tr("Public reply"), True)
         self.mode.addItem(self.tr("Internal note"), False)
         self.mode.setCurrentIndex(max(0, current))
+        self.canned.clear()
+        self.canned.addItem(self.tr("Canned reply…"), -1)
+        for position, reply in enumerate(canned.replies()):
+            self.canned.addItem(reply.title, position)
         self.send.setText(self.tr("Send"))
         self.send.setToolTip(self.tr("Send (Ctrl+Enter)"))
         self.apply_status.setText(self.tr("Set status"))
@@ -114,32 +203,42 @@ class ConversationPanel(QWidget):
         for position in range(self.status.count()):
             self.status.setItemText(position, status_label(self.status.itemData(position)))
         self.mode.setAccessibleName(self.tr("Reply or note"))
+        self.canned.setAccessibleName(self.tr("Canned replies"))
         self.status.setAccessibleName(self.tr("Status"))
         self.editor.setAccessibleName(self.tr("Message"))
+        self.view.setAccessibleName(self.tr("Conversation"))
+        self._show_macro()
 
     def show_ticket(
         self,
         ticket: Any,
         messages: list[Any],
-        pending: set[str],
-        failed: set[str],
+        actions: list[Any],
         capabilities: frozenset[str],
         system_title: str = "",
+        draft: Any = None,
     ) -> None:
-        """Display ``ticket`` (a cache row) with its conversation; None clears the panel."""
+        """Display ``ticket`` (a cache row) with its conversation; None clears the panel.
+
+        ``draft`` (an ``app.cache.drafts.Draft``) is restored when another ticket is opened.
+        """
         changed = ticket is None or ticket.id != self.ticket_id
+        if changed:
+            self.flush_draft()
         self.ticket_id = None if ticket is None else ticket.id
+        self.ticket = ticket
         enabled = ticket is not None
         can_reply = enabled and bool({"reply", "internal_note"} & capabilities)
-        self.editor.setEnabled(can_reply)
-        self.mode.setEnabled(can_reply)
-        self.send.setEnabled(can_reply)
+        for widget in (self.editor, self.mode, self.send, self.canned):
+            widget.setEnabled(can_reply)
         self.status.setEnabled(enabled and "status" in capabilities)
         self.apply_status.setEnabled(enabled and "status" in capabilities)
+        self._show_actions(actions)
         if ticket is None:
             self.header.setText(self.tr("Select a ticket to see its conversation."))
             self.view.clear()
             self.notice.clear()
+            self._restore(None)
             return
         requester = ticket.requester_name or ticket.requester_email or ""
         contact = " · ".join(x for x in (ticket.requester_email, ticket.requester_phone) if x)
@@ -155,23 +254,107 @@ class ConversationPanel(QWidget):
             self.status.setCurrentIndex(position)
         scroll = self.view.verticalScrollBar()
         at_end = scroll.value() >= scroll.maximum() - 4
-        self.view.setHtml(render_conversation(messages, pending, failed))
+        states = {str(a.action_id): str(a.state) for a in actions}
+        self.view.setHtml(render_conversation(messages, states))
         if changed or at_end:
             scroll.setValue(scroll.maximum())
+        if changed:
+            self._restore(draft)
         if not can_reply:
             self.notice.setText(self.tr("This system is read-only: replies are not possible."))
         else:
             self.notice.clear()
 
+    def _show_actions(self, actions: list[Any]) -> None:
+        for row in self.action_rows:
+            self.actions_box.removeWidget(row)
+            row.deleteLater()
+        self.action_rows = [ActionRow(self, a) for a in actions if a.state in UNSETTLED]
+        for row in self.action_rows:
+            self.actions_box.addWidget(row)
+
+    # --- composer -----------------------------------------------------------------------------
+    def _restore(self, draft: Any) -> None:
+        self._restoring = True
+        try:
+            self.macro_status = ""
+            self.editor.setPlainText(draft.body if draft is not None else "")
+            if draft is not None:
+                self.mode.setCurrentIndex(0 if draft.public else 1)
+        finally:
+            self._restoring = False
+        self._show_macro()
+
+    def _text_changed(self) -> None:
+        if not self._restoring and self.ticket_id is not None:
+            self._draft_timer.start()
+
+    def flush_draft(self) -> None:
+        """Save the pending draft now (before switching tickets or closing)."""
+        if self._draft_timer.isActive():
+            self._draft_timer.stop()
+            self._emit_draft()
+
+    def _emit_draft(self) -> None:
+        if self.ticket_id is None:
+            return
+        self.draft_changed.emit(
+            self.ticket_id, self.editor.toPlainText(), bool(self.mode.currentData())
+        )
+
+    def set_public(self, public: bool) -> None:
+        """Switch the composer to a public reply or an internal note and focus it."""
+        self.mode.setCurrentIndex(0 if public else 1)
+        self.editor.setFocus()
+
+    def insert_canned(self, position: int) -> bool:
+        """Fill the composer from canned reply ``position`` (a macro also queues its status)."""
+        items = canned.replies()
+        if self.ticket is None or not (0 <= position < len(items)) or not self.editor.isEnabled():
+            return False
+        reply = items[position]
+        text = canned.render(reply.body, self.ticket, self.agent)
+        signature = canned.signature(self.ticket.system_id)
+        if signature:
+            text += "\n\n" + signature
+        self.mode.setCurrentIndex(0)
+        self.editor.setPlainText(text)
+        self.macro_status = reply.status or ""
+        self._show_macro()
+        self.editor.setFocus()
+        return True
+
+    def _canned_chosen(self, index: int) -> None:
+        position = self.canned.itemData(index)
+        self.canned.setCurrentIndex(0)
+        if isinstance(position, int) and position >= 0:
+            self.insert_canned(position)
+
+    def _show_macro(self) -> None:
+        self.macro_label.setText(
+            self.tr("then: {status}").format(status=status_label(self.macro_status))
+            if self.macro_status
+            else ""
+        )
+
     def _send(self) -> None:
         body = self.editor.toPlainText()
         if self.ticket_id is None or not body.strip() or not self.send.isEnabled():
             return
-        self.reply_requested.emit(self.ticket_id, body, bool(self.mode.currentData()))
+        self.reply_requested.emit(
+            self.ticket_id, body, bool(self.mode.currentData()), self.macro_status
+        )
 
     def clear_editor(self) -> None:
-        """Empty the composer after the action was recorded."""
-        self.editor.clear()
+        """Empty the composer after the action was recorded (its draft is gone too)."""
+        self._restoring = True
+        try:
+            self.editor.clear()
+        finally:
+            self._restoring = False
+        self._draft_timer.stop()
+        self.macro_status = ""
+        self._show_macro()
 
     def _apply_status(self) -> None:
         if self.ticket_id is not None:

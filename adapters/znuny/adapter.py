@@ -1,0 +1,328 @@
+"""``ZnunyAdapter``: Znuny / OTRS GenericTicketConnectorSOAP glued to the adapter contract.
+
+Pull: ``TicketSearch`` with ``TicketChangeTimeNewerDate`` (inclusive, one-second resolution,
+server-local time) ``LOOKBACK`` before the mark, ``SortBy=Changed``, ``OrderBy=Up`` and a
+``Limit``; then one ``TicketGet`` (``AllArticles=1``) for the ids found. The cursor keeps the
+``Changed`` of tickets delivered near the mark so re-read tickets are dropped and none is
+skipped; the limit grows by what was seen, so a crowd of same-second changes cannot stall.
+Deleted tickets come back in state ``removed``.
+
+Writes: ``TicketUpdate`` has no idempotency key; it is sent once, and after an ambiguous
+failure the ticket is read back: an article with the same text at the end of the
+conversation means it arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+
+from adapters._formats import xml
+from adapters._http import HttpSettings
+from adapters.base import (
+    ActionKind,
+    ActionOutcome,
+    ActionRequest,
+    Adapter,
+    AdapterContext,
+    CheckResult,
+    PullResult,
+)
+from adapters.znuny import mapping
+from adapters.znuny.client import ZnunyClient, every, text
+from adapters.znuny.manifest import DEFAULT_PAGE_SIZE, DEFAULT_WEBSERVICE, MANIFEST, MAX_PAGE_SIZE
+from app.domain import (
+    AdapterError,
+    AuthError,
+    ConfigError,
+    DecodeError,
+    ErrorContext,
+    RecordError,
+    RemoteError,
+    SecretError,
+    Ticket,
+    UnreachableError,
+)
+from app.timeutil import parse_timestamp, to_iso_z, zone
+
+LOOKBACK = timedelta(seconds=60)
+CURSOR_VERSION = 1
+EPOCH = "1970-01-02 00:00:00"
+
+
+@dataclass(slots=True)
+class SyncCursor:
+    """The newest ``Changed`` delivered (UTC) and the versions seen within the lookback."""
+
+    mark: datetime | None = None
+    seen: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, text_: str | None, context: ErrorContext) -> SyncCursor:
+        """The cursor in ``text_``; ``None`` starts a full sync."""
+        if text_ is None:
+            return cls()
+        try:
+            data = json.loads(text_)
+            if data.get("v") != CURSOR_VERSION:
+                raise ValueError(f"cursor version {data.get('v')!r}")
+            mark = data.get("mark")
+            return cls(
+                mark=parse_timestamp(mark) if mark else None,
+                seen={str(k): str(v) for k, v in data.get("seen", {}).items()},
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise DecodeError(f"the saved Znuny cursor is unreadable: {exc}", context) from exc
+
+    def dump(self) -> str:
+        """Compact JSON."""
+        return json.dumps(
+            {
+                "v": CURSOR_VERSION,
+                "mark": to_iso_z(self.mark) if self.mark else None,
+                "seen": dict(sorted(self.seen.items())),
+            },
+            separators=(",", ":"),
+        )
+
+
+class ZnunyAdapter(Adapter):
+    """Znuny 6/7 or OTRS 6 through the GenericTicketConnectorSOAP web service.
+
+    Settings: ``base_url``, ``username``, optional ``webservice`` and ``page_size``; secret:
+    ``password``.
+    """
+
+    manifest = MANIFEST
+
+    def __init__(self, context: AdapterContext, *, http: HttpSettings | None = None) -> None:
+        super().__init__(context)
+        settings = context.settings
+        where = ErrorContext(system=context.system_id)
+        self.base_url = str(settings.get("base_url") or "").strip().rstrip("/")
+        self.username = str(settings.get("username") or "").strip()
+        if not self.base_url.startswith(("https://", "http://")) or not self.username:
+            raise ConfigError("Znuny needs base_url (https://…) and username", where)
+        page_size = settings.get("page_size", DEFAULT_PAGE_SIZE)
+        if (
+            isinstance(page_size, bool)
+            or not isinstance(page_size, int)
+            or not (1 <= page_size <= MAX_PAGE_SIZE)
+        ):
+            raise ConfigError(f"page_size must be a number from 1 to {MAX_PAGE_SIZE}", where)
+        self.page_size = page_size
+        zone(context.naive_zone)
+        self.naive_zone = context.naive_zone
+        self.client = ZnunyClient(
+            self.base_url,
+            self.username,
+            lambda: context.secret("password"),
+            webservice=str(settings.get("webservice") or DEFAULT_WEBSERVICE),
+            system=context.system_id,
+            http=http,
+        )
+
+    def _ctx(self, stream: str = mapping.STREAM, record_id: str | None = None) -> ErrorContext:
+        return ErrorContext(system=self.system_id, stream=stream, record_id=record_id)
+
+    async def check(self) -> CheckResult:
+        """Log in and run a one-ticket search; says in words what is wrong. Never raises."""
+        started = time.perf_counter()
+        try:
+            await self.client.call("TicketSearch", [("Limit", 1)], self._ctx())
+        except SecretError as exc:
+            return CheckResult(False, f"the password of {self.username!r} is unavailable: {exc}")
+        except AuthError:
+            return CheckResult(
+                False, f"Znuny rejected user {self.username!r} or its password (AuthFail)"
+            )
+        except UnreachableError as exc:
+            return CheckResult(False, f"cannot connect to {self.base_url}: {_reason(exc)}")
+        except AdapterError as exc:
+            return CheckResult(False, exc.message)
+        except Exception as exc:  # check() never raises
+            return CheckResult(False, f"unexpected error: {type(exc).__name__}: {exc}")
+        latency = (time.perf_counter() - started) * 1000
+        return CheckResult(
+            True, f"connected to Znuny at {self.base_url} as {self.username}", latency
+        )
+
+    # ------------------------------------------------------------------------------- pull
+
+    async def _get(self, ids: list[str]) -> list[xml.Element]:
+        if not ids:
+            return []
+        answer = await self.client.call(
+            "TicketGet",
+            [*(("TicketID", i) for i in ids), ("AllArticles", 1), ("DynamicFields", 0)],
+            self._ctx(),
+        )
+        return every(answer, "Ticket")
+
+    def _map(self, nodes: list[xml.Element]) -> tuple[list[Ticket], list[RecordError]]:
+        tickets: list[Ticket] = []
+        errors: list[RecordError] = []
+        for offset, node in enumerate(nodes):
+            try:
+                tickets.append(
+                    mapping.map_ticket(
+                        node, system_id=self.system_id, naive_zone=self.naive_zone, offset=offset
+                    )
+                )
+            except RecordError as exc:
+                errors.append(exc)
+        return tickets, errors
+
+    async def pull(self, cursor: str | None) -> PullResult:
+        """The next tickets changed since ``cursor``; ``None`` starts a full sync."""
+        state = SyncCursor.load(cursor, self._ctx("cursor"))
+        since = (
+            mapping.to_server_time(state.mark - LOOKBACK, self.naive_zone) if state.mark else EPOCH
+        )
+        limit = self.page_size + len(state.seen)
+        answer = await self.client.call(
+            "TicketSearch",
+            [
+                ("TicketChangeTimeNewerDate", since),
+                ("SortBy", "Changed"),
+                ("OrderBy", "Up"),
+                ("Limit", limit),
+            ],
+            self._ctx(),
+        )
+        ids = [text_ for node in every(answer, "TicketID") if (text_ := (node.text or "").strip())]
+        nodes = await self._get(ids)
+        fresh = [n for n in nodes if state.seen.get(text(n, "TicketID")) != text(n, "Changed")]
+        tickets, quarantined = await asyncio.to_thread(self._map, fresh)
+        for node in fresh:
+            ticket_id, changed = text(node, "TicketID"), text(node, "Changed")
+            state.seen[ticket_id] = changed
+            try:
+                moment = parse_timestamp(changed, naive_zone=self.naive_zone)
+            except ValueError:
+                continue
+            if state.mark is None or moment > state.mark:
+                state.mark = moment
+        if state.mark is not None:
+            horizon = state.mark - LOOKBACK
+            for key, value in list(state.seen.items()):
+                try:
+                    if parse_timestamp(value, naive_zone=self.naive_zone) < horizon:
+                        del state.seen[key]
+                except ValueError:
+                    continue
+        return PullResult(
+            tickets=tickets,
+            cursor=state.dump(),
+            has_more=bool(fresh) and len(ids) >= limit,
+            quarantined=quarantined,
+        )
+
+    # ---------------------------------------------------------------------------- perform
+
+    async def fetch_ticket(self, external_id: str) -> Ticket:
+        """One ticket's current state with all its articles."""
+        nodes = await self._get([external_id])
+        if not nodes:
+            raise RemoteError(
+                f"ticket {external_id} is not in Znuny", self._ctx(record_id=external_id)
+            )
+        return mapping.map_ticket(nodes[0], system_id=self.system_id, naive_zone=self.naive_zone)
+
+    async def _arrived(self, ticket_id: str, action: ActionRequest) -> str | None:
+        """After an ambiguous failure: the id of the article or state that shows it landed."""
+        ticket = await self.fetch_ticket(ticket_id)
+        if action.kind is ActionKind.SET_STATUS:
+            wanted = mapping.STATUS_STATE[action.status] if action.status else None
+            return ticket_id if ticket.native_status == wanted else None
+        if ticket.messages:
+            last = ticket.messages[-1]
+            public = action.kind is ActionKind.REPLY
+            if last.body_text.strip() == (action.body or "").strip() and last.public == public:
+                return last.external_id
+        return None
+
+    async def perform(self, action: ActionRequest) -> ActionOutcome:
+        """Reply, note or state change through ``TicketUpdate``; sent once, read back after."""
+        ticket_id = action.external_id
+        ctx = self._ctx("actions", ticket_id)
+        if not ticket_id.isdigit():
+            raise AdapterError(f"{ticket_id!r} is not a Znuny TicketID", ctx, code="invalid_action")
+        fields: list[tuple[str, object]] = [("TicketID", ticket_id)]
+        if action.kind in (ActionKind.REPLY, ActionKind.NOTE):
+            if not (action.body or "").strip():
+                raise AdapterError(
+                    f"a {action.kind.value} needs a text", ctx, code="invalid_action"
+                )
+            subject = "Re: Ticket" if action.kind is ActionKind.REPLY else "Note"
+            fields.append(
+                ("Article", mapping.article_fields(action.kind, action.body or "", subject))
+            )
+        elif action.kind is ActionKind.SET_STATUS and action.status is not None:
+            fields.append(("Ticket", mapping.state_fields(action.status)))
+        else:
+            raise AdapterError("a status change needs a status", ctx, code="invalid_action")
+        try:
+            answer = await self.client.call("TicketUpdate", fields, ctx, retry=False)
+            remote_id = text(answer, "ArticleID") or ticket_id
+        except (UnreachableError, RemoteError) as exc:
+            code = exc.details.get("znuny_code") if isinstance(exc, RemoteError) else None
+            if code is not None:
+                raise  # Znuny answered with an <Error>: nothing was changed
+            arrived = await self._arrived(ticket_id, action)
+            if arrived is None:
+                raise
+            remote_id = arrived
+        return await self._outcome(action, ticket_id, remote_id)
+
+    async def _outcome(
+        self, action: ActionRequest, ticket_id: str, remote_id: str
+    ) -> ActionOutcome:
+        try:  # delivered; a failed refresh must not make the outbox deliver again
+            ticket: Ticket | None = await self.fetch_ticket(ticket_id)
+        except AdapterError:
+            ticket = None
+        created = tuple(
+            m for m in (ticket.messages if ticket else ()) if m.external_id == remote_id
+        )
+        return ActionOutcome(
+            ok=True,
+            message=f"{action.kind.value} delivered to Znuny ticket {ticket_id}",
+            remote_id=remote_id,
+            ticket=ticket,
+            created_messages=created,
+        )
+
+    async def find_delivered(self, action: ActionRequest) -> ActionOutcome | None:
+        """Read back: the outcome of ``action`` when an earlier attempt already reached Znuny."""
+        if not action.external_id.isdigit():
+            return None
+        found = await self._arrived(action.external_id, action)
+        return None if found is None else await self._outcome(action, action.external_id, found)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self.client.aclose()
+
+
+def _reason(exc: BaseException) -> str:
+    """Words for the lowest-level cause of a network failure."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "host not found"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failed ({cause.reason or cause})"
+        if isinstance(cause, httpx.TimeoutException | TimeoutError):
+            return "timed out"
+        cause = cause.__cause__ or cause.__context__
+    return str(exc)

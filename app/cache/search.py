@@ -1,0 +1,867 @@
+"""Offline full-text search over every system's ticket subjects and message bodies.
+
+How text is indexed (SQLite FTS5, table ``search_fts``; one row per subject and per message):
+
+- ``body``: the text after NFKC, where every run of CJK characters (Han, kana, hangul) becomes
+  its overlapping bigrams (``退款申请`` -> ``退款 款申 申请``, as Lucene's CJK analyzer does) and a
+  one-character run stays a unigram; Latin text is left to FTS5's ``unicode61`` tokenizer
+  (case-folded, diacritics removed).
+- ``tail``: the last character of each longer CJK run, so a one-character query ``款`` is a
+  prefix query ``款*`` that finds every occurrence (a bigram starting with it, or a run's end).
+- ``facets``: opaque tokens for the assignee (name, e-mail, external id), so that filter is an
+  index intersection instead of a join.
+
+The FTS rowid (``search_docs.doc``) is the text's time in milliseconds, shifted left by 20 bits
+that carry the system, status, priority and kind codes plus a few bits to keep keys unique.
+"Newest first" is FTS5's native descending rowid scan, a date range is a rowid range and those
+filters are bit tests on each matching rowid: counting the matches and taking the newest page
+stays fast at a million messages (intersecting with a token in every other text would not).
+
+Queries: words are ANDed; ``"a phrase"`` matches adjacent words; ``refu*`` is a prefix; a CJK
+word of n characters is the phrase of its bigrams. Snippets come back as plain text plus
+``highlights`` (``(start, end)`` ranges into the snippet); :func:`mark` inserts the
+``\\x02``…``\\x03`` markers a view can swap for its own styling after escaping the text.
+
+The index is kept in the writer's transaction by ``repo.upsert_tickets`` (:func:`index_tickets`);
+SQL triggers only remove the texts of hard-deleted tickets and messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import json
+import re
+import sqlite3
+import threading
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from app.cache.types import from_micros, to_micros
+from app.domain import CacheError
+
+if TYPE_CHECKING:
+    from app.cache.engine import Cache
+
+__all__ = [
+    "HIGHLIGHT_END",
+    "HIGHLIGHT_START",
+    "Order",
+    "SearchCancelled",
+    "SearchFilters",
+    "SearchHit",
+    "SearchResult",
+    "SearchSession",
+    "highlight",
+    "index_text",
+    "index_tickets",
+    "mark",
+    "rebuild",
+    "search",
+    "system_codes",
+]
+
+HIGHLIGHT_START = "\x02"
+HIGHLIGHT_END = "\x03"
+# A doc key (the FTS rowid), low bits first: 6 bits to keep keys unique, then the kind,
+# priority, status and system codes, then the text's time in ms. Newest first is a descending
+# rowid scan; a date range is a rowid range; those four filters are bit tests on the rowid.
+_UNIQUE_BITS = 6
+_FIELDS = {"kind": (6, 3), "priority": (8, 7), "status": (11, 7), "system": (14, 63)}
+_TIME_SHIFT = 20
+_CODES: dict[str, dict[str | None, int]] = {
+    "kind": {"subject": 0, "reply": 1, "note": 2, "event": 3},
+    "priority": {None: 0, "low": 1, "normal": 2, "high": 3, "urgent": 4},
+    "status": {"new": 0, "open": 1, "pending": 2, "on_hold": 3, "solved": 4, "closed": 5},
+}
+MAX_SYSTEMS = 63
+_ANY = 2**63 - 1  # every code allowed
+SNIPPET_CHARS = 160
+_CHUNK = 5000  # ids per json_each parameter
+
+_CJK = re.compile(
+    "[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f]+"
+)
+_CJK_SPLIT = re.compile(f"({_CJK.pattern})")
+# characters whose NFKC form differs in a way the tokenizer would see: full-width and
+# half-width forms, compatibility ideographs, circled and squared letters, ligatures, super-
+# and subscripts (full-width punctuation is a separator either way, so it is left alone)
+_WIDE = re.compile(
+    "[\u00b2\u00b3\u00b9\u00bc-\u00be\u2070-\u209f\u2150-\u218f\u2460-\u24ff"
+    "\u2f00-\u2fdf\u3200-\u33ff\uf900-\ufaff\ufb00-\ufb4f\uff10-\uff19\uff21-\uff3a"
+    "\uff41-\uff5a\uff65-\uffdc\U0001d400-\U0001d7ff\U0002f800-\U0002fa1f]"
+)
+# a character of a Latin (non-CJK) word, as unicode61 sees it
+_LATIN = "[^\\W_" + _CJK.pattern[1:-2] + "]"
+_WORD = re.compile(r"[^\W_]+")
+_QUERY_TERM = re.compile(r'"([^"]*)("?)(\*?)|(\S+)')
+
+
+# ---------------------------------------------------------------- text normalization
+
+
+def _nfkc(text: str) -> str:
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+
+
+def _bigrams(run: str) -> str:
+    return " ".join(map(str.__add__, run, run[1:]))
+
+
+def index_text(text: str) -> tuple[str, str]:
+    """The ``(body, tail)`` columns FTS5 indexes for ``text`` (see the module docstring)."""
+    if _WIDE.search(text):
+        text = unicodedata.normalize("NFKC", text)
+    parts = _CJK_SPLIT.split(text)
+    if len(parts) == 1:
+        return text, ""
+    runs = parts[1::2]
+    parts[1::2] = [run if len(run) == 1 else _bigrams(run) for run in runs]
+    return " ".join(parts), " ".join(dict.fromkeys(run[-1] for run in runs if len(run) > 1))
+
+
+@functools.lru_cache(maxsize=65536)
+def _fold(text: str) -> str:
+    """Case-folded, diacritics removed (what ``unicode61 remove_diacritics 2`` compares)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    text: str  # folded; one CJK character or one Latin word
+    cjk: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    """One query term (a word, a CJK run, a mixed word or a quoted phrase) as folded tokens.
+
+    ``breaks`` holds the indexes of CJK tokens that do not touch the CJK token before them
+    (a phrase with a space between two Chinese words).
+    """
+
+    tokens: tuple[_Token, ...]
+    prefix: bool
+    breaks: frozenset[int]
+
+    def _runs(self) -> Iterator[tuple[bool, str]]:
+        run = ""
+        for index, token in enumerate(self.tokens):
+            if token.cjk and run and index not in self.breaks:
+                run += token.text
+                continue
+            if run:
+                yield True, run
+                run = ""
+            if token.cjk:
+                run = token.text
+            else:
+                yield False, token.text
+        if run:
+            yield True, run
+
+    def fts(self) -> str:
+        """The FTS5 expression of this term (only extracted tokens, never user syntax)."""
+        runs = list(self._runs())
+        if len(runs) == 1 and runs[0][0] and len(runs[0][1]) == 1:
+            return f'"{runs[0][1]}" *'  # one CJK character: a bigram starting with it, or a tail
+        words = [_bigrams(text) if cjk and len(text) > 1 else text for cjk, text in runs]
+        last_cjk, last_text = runs[-1]
+        star = self.prefix or (last_cjk and len(last_text) == 1)
+        return '"' + " ".join(words) + '"' + (" *" if star else "")
+
+    def pattern(self) -> re.Pattern[str]:
+        """A regex finding this term in :func:`_fold_chars` text, mirroring the index."""
+        runs = list(self._runs())
+        parts: list[str] = []
+        for number, (cjk, text) in enumerate(runs):
+            last = number == len(runs) - 1
+            if cjk:
+                parts.append(re.escape(text))
+            else:
+                tail = f"{_LATIN}*" if last and self.prefix else ""
+                parts.append(f"(?<!{_LATIN}){re.escape(text)}{tail}(?!{_LATIN})")
+        return re.compile(r"[\W_]*".join(parts))
+
+
+def _tokens(text: str) -> Iterator[tuple[_Token, int, int]]:
+    """Tokens of ``text`` with their ``[start, end)`` in ``text`` (CJK: one per character)."""
+    for match in _WORD.finditer(text):
+        start = match.start()
+        word = match.group()
+        cursor = 0
+        for cjk in _CJK.finditer(word):
+            if cjk.start() > cursor:
+                yield (
+                    _Token(_fold(word[cursor : cjk.start()]), False),
+                    start + cursor,
+                    start + cjk.start(),
+                )
+            for offset, char in enumerate(cjk.group()):
+                at = start + cjk.start() + offset
+                yield _Token(char, True), at, at + 1
+            cursor = cjk.end()
+        if cursor < len(word):
+            yield _Token(_fold(word[cursor:]), False), start + cursor, start + len(word)
+
+
+def _parse(query: str, prefix_last: bool) -> list[_Term]:
+    """The terms of a query: words ANDed, ``"phrases"``, ``prefix*``."""
+    terms: list[_Term] = []
+    for match in _QUERY_TERM.finditer(_nfkc(query)):
+        phrase, _closed, star, word = match.groups()
+        if word is None:
+            text, prefix = phrase, bool(star)
+        else:
+            text, prefix = word.rstrip("*"), word.endswith("*")
+        located = list(_tokens(text))
+        if not located:
+            continue
+        breaks = frozenset(
+            i
+            for i in range(1, len(located))
+            if located[i][0].cjk and located[i - 1][0].cjk and located[i - 1][2] != located[i][1]
+        )
+        terms.append(_Term(tuple(t for t, _, _ in located), prefix, breaks))
+    if prefix_last and terms and not query.endswith((" ", '"')):
+        last = terms[-1]
+        terms[-1] = _Term(last.tokens, True, last.breaks)
+    return terms
+
+
+def _match_expression(query: str, prefix_last: bool) -> tuple[str, list[_Term]]:
+    terms = _parse(query, prefix_last)
+    if not terms:
+        return "", []
+    return "{body tail} : (" + " AND ".join(t.fts() for t in terms) + ")", terms
+
+
+# ---------------------------------------------------------------- filters and facets
+
+
+@functools.lru_cache(maxsize=8192)
+def _facet(kind: str, value: str) -> str:
+    digest = hashlib.blake2b(f"{kind}\x00{value}".encode(), digest_size=6).hexdigest()
+    return f"f{digest}"
+
+
+def _assignee_facets(name: str | None, email: str | None, external_id: str | None) -> list[str]:
+    values = [v.casefold() for v in (name, email, external_id) if v]
+    return [_facet("assignee", v) for v in values] or [_facet("assignee", "")]
+
+
+class Order(StrEnum):
+    """Result order: newest text first (the default, fast) or best bm25 match first."""
+
+    NEWEST = "newest"
+    RELEVANCE = "relevance"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Narrow a search. Values of one field are ORed, fields are ANDed; empty means any.
+
+    ``assignees`` match an assignee's name, e-mail (case-insensitive) or external id;
+    ``unassigned`` adds tickets without an assignee. ``kinds``: ``subject``, ``reply``,
+    ``note``, ``event``. ``since`` is inclusive and ``until`` exclusive (millisecond precision)
+    on the text's time: the ticket's creation for a subject, the message's for a message.
+    """
+
+    systems: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    assignees: tuple[str, ...] = ()
+    unassigned: bool = False
+    kinds: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def expression(self) -> str:
+        """The FTS5 assignee clause (``""`` without an assignee filter)."""
+        tokens = [_facet("assignee", v.casefold()) for v in self.assignees]
+        tokens += [_facet("assignee", "")] if self.unassigned else []
+        return f"facets : ({' OR '.join(tokens)})" if tokens else ""
+
+    def rowid_range(self) -> tuple[int, int]:
+        """The doc keys of the date range, ``[low, high]``."""
+        low = -(2**63) if self.since is None else _millis(self.since) << _TIME_SHIFT
+        high = 2**63 - 1 if self.until is None else (_millis(self.until) << _TIME_SHIFT) - 1
+        return low, high
+
+    def masks(self, system_codes: dict[str, int]) -> tuple[int, int, int, int] | None:
+        """Allowed-code bit masks for kind, priority, status and system (``None``: no match)."""
+        masks = []
+        for field_name, values in (
+            ("kind", self.kinds),
+            ("priority", self.priorities),
+            ("status", self.statuses),
+        ):
+            codes = _CODES[field_name]
+            masks.append(_mask({codes.get(v, 7) for v in values}) if values else _ANY)
+        if self.systems:
+            known = {system_codes[v] for v in self.systems if v in system_codes}
+            if not known:
+                return None
+            masks.append(_mask(known))
+        else:
+            masks.append(_ANY)
+        return masks[0], masks[1], masks[2], masks[3]
+
+
+def _mask(codes: Iterable[int]) -> int:
+    return sum(1 << code for code in set(codes))
+
+
+def _millis(moment: datetime) -> int:
+    return to_micros(moment) // 1000
+
+
+# ---------------------------------------------------------------- keeping the index in sync
+
+
+@dataclass(frozen=True, slots=True)
+class _Doc:
+    ticket_id: int
+    message_id: int | None
+    at_micros: int
+    text: str
+    bits: int  # the facet codes, in place in the doc key
+    facets: str  # assignee tokens
+
+    @property
+    def sig(self) -> int:
+        payload = f"{self.at_micros}\x1f{self.bits}\x1f{self.facets}\x1f{self.text}".encode()
+        return int.from_bytes(hashlib.blake2b(payload, digest_size=8).digest(), signed=True)
+
+
+def _bits(system: int, status: str, priority: str | None, kind: str) -> int:
+    return (
+        (system << 14)
+        | (_CODES["status"].get(status, 7) << 11)
+        | (_CODES["priority"].get(priority, 7) << 8)
+        | (_CODES["kind"].get(kind, 3) << 6)
+    )
+
+
+def system_codes(db: sqlite3.Connection, systems: Iterable[str], *, add: bool) -> dict[str, int]:
+    """The small code of each system in doc keys; ``add`` assigns codes to new systems."""
+    wanted = sorted(set(systems))
+    known = dict(
+        db.execute(
+            "SELECT system_id, code FROM search_systems"
+            " WHERE system_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(wanted),),
+        ).fetchall()
+    )
+    missing = [s for s in wanted if s not in known]
+    if add and missing:
+        (used,) = db.execute("SELECT count(*) FROM search_systems").fetchone()
+        if used + len(missing) > MAX_SYSTEMS:
+            raise CacheError(f"the search index holds at most {MAX_SYSTEMS} systems")
+        for offset, system in enumerate(missing):
+            known[system] = used + offset
+        db.executemany(
+            "INSERT INTO search_systems (code, system_id) VALUES (?, ?)",
+            [(known[s], s) for s in missing],
+        )
+    return known
+
+
+def _driver(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under ``conn`` (same transaction; no per-row SQLAlchemy cost)."""
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, sqlite3.Connection):
+        raise CacheError("the search index needs the sqlite3 driver")
+    return driver
+
+
+def _json_chunks(values: Sequence[Any]) -> Iterator[str]:
+    for start in range(0, len(values), _CHUNK):
+        yield json.dumps(list(values[start : start + _CHUNK]))
+
+
+def _wanted_docs(db: sqlite3.Connection, ticket_ids: Sequence[int]) -> dict[tuple[int, int], _Doc]:
+    wanted: dict[tuple[int, int], _Doc] = {}
+    facets: dict[int, tuple[int, str]] = {}
+    for chunk in _json_chunks(ticket_ids):
+        rows = db.execute(
+            "SELECT t.id, t.system_id, t.status, t.priority, t.assignee_name, t.assignee_email,"
+            " t.assignee_external_id, t.subject, t.created_at FROM json_each(?) j"
+            " JOIN tickets t ON t.id = j.value WHERE NOT t.deleted",
+            (chunk,),
+        ).fetchall()
+        if not rows:
+            continue
+        codes = system_codes(db, {row[1] for row in rows}, add=True)
+        for tid, system, status, priority, a_name, a_email, a_ext, subject, created in rows:
+            bits = _bits(codes[system], status, priority, "subject")
+            assignee = " ".join(_assignee_facets(a_name, a_email, a_ext))
+            facets[tid] = (bits & ~(3 << 6), assignee)
+            wanted[(tid, 0)] = _Doc(tid, None, created, subject, bits, assignee)
+        messages = db.execute(
+            "SELECT m.ticket_id, m.id, m.kind, m.body_text, m.created_at FROM json_each(?) j"
+            " JOIN messages m ON m.ticket_id = j.value",
+            (chunk,),
+        )
+        for tid, mid, kind, body, created in messages:
+            shared = facets.get(tid)
+            if shared is not None:
+                bits = shared[0] | (_CODES["kind"].get(kind, 3) << 6)
+                wanted[(tid, mid)] = _Doc(tid, mid, created, body, bits, shared[1])
+    return wanted
+
+
+def _allocate(db: sqlite3.Connection, docs: Sequence[_Doc]) -> list[int]:
+    """A free doc key per doc (see ``_UNIQUE_BITS``). When the 64 keys of a millisecond and
+    facet combination are taken (date-only timestamps), the next millisecond's are used."""
+    keys = [0] * len(docs)
+    later = [0] * len(docs)  # milliseconds moved forward
+    taken: set[int] = set()
+    full: set[int] = set()
+    pending = list(range(len(docs)))
+    rounds = 0
+    while pending:
+        bases = {
+            i: ((docs[i].at_micros // 1000 + later[i]) << _TIME_SHIFT) | docs[i].bits
+            for i in pending
+        }
+        for chunk in _json_chunks(sorted(set(bases.values()) - full)):
+            taken.update(
+                row[0]
+                for row in db.execute(
+                    "SELECT d.doc FROM json_each(?) j JOIN search_docs d"
+                    " ON d.doc BETWEEN j.value AND j.value + 63",
+                    (chunk,),
+                )
+            )
+        retry: list[int] = []
+        for i in pending:
+            base = bases[i]
+            if base not in full:
+                seed = docs[i].ticket_id * 7 + (docs[i].message_id or 0) * 13
+                for spare in range(1 << _UNIQUE_BITS):
+                    key = base | ((seed + spare) & 63)
+                    if key not in taken:
+                        taken.add(key)
+                        keys[i] = key
+                        break
+                else:
+                    full.add(base)
+            if base in full:
+                later[i] += 1
+                retry.append(i)
+        pending = retry
+        rounds += 1
+        if rounds > 1 << 20:
+            raise CacheError("the search index found no free key (too many texts at one time)")
+    return keys
+
+
+def index_tickets(conn: Connection, ticket_ids: Iterable[int]) -> None:
+    """Bring the index of ``ticket_ids`` in line with the cache, in the caller's transaction.
+
+    Unchanged texts are left alone; changed ones are replaced; texts of deleted tickets or
+    vanished messages are removed. Idempotent.
+    """
+    ids = list(dict.fromkeys(ticket_ids))
+    if not ids:
+        return
+    db = _driver(conn)
+    wanted = _wanted_docs(db, ids)
+    stale: list[tuple[int]] = []
+    kept: set[tuple[int, int]] = set()
+    for chunk in _json_chunks(ids):
+        for doc, tid, mid, sig in db.execute(
+            "SELECT d.doc, d.ticket_id, d.message_id, d.sig FROM json_each(?) j"
+            " JOIN search_docs d ON d.ticket_id = j.value",
+            (chunk,),
+        ):
+            key = (tid, mid or 0)
+            current = wanted.get(key)
+            if current is not None and current.sig == sig and key not in kept:
+                kept.add(key)
+            else:
+                stale.append((doc,))
+    if stale:
+        db.executemany("DELETE FROM search_fts WHERE rowid = ?", stale)
+        db.executemany("DELETE FROM search_docs WHERE doc = ?", stale)
+    fresh = [doc for key, doc in wanted.items() if key not in kept]
+    if not fresh:
+        return
+    # ascending rowids: FTS5 flushes its pending terms whenever a rowid goes backwards
+    keyed = sorted(zip(_allocate(db, fresh), fresh, strict=True), key=lambda pair: pair[0])
+    db.executemany(
+        "INSERT INTO search_docs (doc, ticket_id, message_id, sig) VALUES (?, ?, ?, ?)",
+        [(k, d.ticket_id, d.message_id, d.sig) for k, d in keyed],
+    )
+    db.executemany(
+        "INSERT INTO search_fts (rowid, body, tail, facets) VALUES (?, ?, ?, ?)",
+        [(k, *index_text(d.text), d.facets) for k, d in keyed],
+    )
+
+
+def rebuild(conn: Connection, batch: int = 2000) -> int:
+    """(Re)index every cached ticket; returns how many tickets were visited."""
+    db = _driver(conn)
+    last = 0
+    visited = 0
+    while True:
+        ids = [
+            row[0]
+            for row in db.execute(
+                "SELECT id FROM tickets WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+            )
+        ]
+        if not ids:
+            return visited
+        index_tickets(conn, ids)
+        visited += len(ids)
+        last = ids[-1]
+
+
+# ---------------------------------------------------------------- highlighting
+
+
+class _FoldTable(dict[int, str]):
+    """Per-character folding for ``str.translate``: lower case, no diacritics, NFKD width.
+
+    One character stays one character, so offsets into the folded text are offsets into the
+    original (a character that folds to several, like ``ß``, is only lower-cased).
+    """
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        folded = _fold(char)
+        value = folded if len(folded) == 1 else char.lower()[:1] or char
+        self[code] = value
+        return value
+
+
+_FOLD_TABLE = _FoldTable()
+
+
+def _fold_chars(text: str) -> str:
+    return text.translate(_FOLD_TABLE)
+
+
+def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _spans(text: str, terms: Sequence[_Term]) -> list[tuple[int, int]]:
+    folded = _fold_chars(text)
+    return _merge(
+        m.span() for term in terms for m in term.pattern().finditer(folded) if m.end() > m.start()
+    )
+
+
+def highlight(text: str, query: str, *, prefix_last: bool = False) -> list[tuple[int, int]]:
+    """The ``[start, end)`` ranges of ``text`` that ``query`` matches (e.g. a subject)."""
+    return _spans(text, _parse(query, prefix_last))
+
+
+def mark(text: str, ranges: Sequence[tuple[int, int]]) -> str:
+    """``text`` with each range wrapped in ``HIGHLIGHT_START`` … ``HIGHLIGHT_END``.
+
+    A view escapes the text first (HTML escaping leaves the two control characters alone),
+    then replaces the markers with its own start and end tags.
+    """
+    out: list[str] = []
+    position = 0
+    for start, end in ranges:
+        out += [text[position:start], HIGHLIGHT_START, text[start:end], HIGHLIGHT_END]
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
+_ONE_LINE = str.maketrans("\r\n\t\v\f", "     ")
+
+
+def _snippet(text: str, spans: list[tuple[int, int]]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """At most ``SNIPPET_CHARS`` of ``text`` around its first match, on one line."""
+    line = text.translate(_ONE_LINE)  # same length: the ranges stay valid
+    if len(line) <= SNIPPET_CHARS:
+        return line, tuple(spans)
+    first = spans[0][0] if spans else 0
+    start = max(0, min(first - SNIPPET_CHARS // 4, len(line) - SNIPPET_CHARS))
+    end = start + SNIPPET_CHARS
+    prefix = "…" if start else ""
+    suffix = "…" if end < len(line) else ""
+    shift = len(prefix) - start
+    inside = tuple(
+        (max(s, start) + shift, min(e, end) + shift) for s, e in spans if s < end and e > start
+    )
+    return prefix + line[start:end] + suffix, inside
+
+
+# ---------------------------------------------------------------- querying
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One matching text. ``message_id`` is ``None`` (and ``kind`` ``subject``) for a subject."""
+
+    ticket_id: int
+    message_id: int | None
+    kind: str
+    system_id: str
+    external_id: str
+    subject: str
+    status: str
+    priority: str | None
+    assignee_name: str | None
+    author_name: str | None
+    at: datetime
+    snippet: str
+    highlights: tuple[tuple[int, int], ...]  # [start, end) ranges into ``snippet``
+    score: float | None = None  # bm25 (lower is better) when ordered by relevance
+
+    @property
+    def marked(self) -> str:
+        """The snippet with ``\\x02``…``\\x03`` around each match."""
+        return mark(self.snippet, self.highlights)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """How many texts match in all, and the requested page of them."""
+
+    total: int
+    hits: tuple[SearchHit, ...] = field(default_factory=tuple)
+
+
+_WHERE = " FROM search_fts WHERE search_fts MATCH ? AND rowid BETWEEN ? AND ?"
+# one bit test per filtered field: its mask parameter has bit n set when code n is allowed
+_TESTS = {
+    name: f" AND (? >> ((rowid >> {shift}) & {width})) & 1"
+    for name, (shift, width) in _FIELDS.items()
+}
+
+
+def _statements(where: str) -> tuple[str, str, str]:
+    return (
+        "SELECT count(*)" + where,
+        "SELECT rowid, NULL" + where + " ORDER BY rowid DESC LIMIT ? OFFSET ?",
+        "SELECT rowid, bm25(search_fts, 1.0, 1.0, 0.0) AS score"
+        + where
+        + " ORDER BY score LIMIT ? OFFSET ?",
+    )
+
+
+_STATEMENTS = {
+    fields: _statements(_WHERE + "".join(_TESTS[name] for name in fields))
+    for fields in (
+        tuple(name for bit, name in enumerate(_FIELDS) if combination >> bit & 1)
+        for combination in range(1 << len(_FIELDS))
+    )
+}
+_DETAILS = (
+    "SELECT d.doc, d.ticket_id, d.message_id, t.system_id, t.external_id, t.subject, t.status,"
+    " t.priority, t.assignee_name, m.kind, m.author_name, m.body_text,"
+    " coalesce(m.created_at, t.created_at)"
+    " FROM json_each(?) j JOIN search_docs d ON d.doc = j.value"
+    " JOIN tickets t ON t.id = d.ticket_id LEFT JOIN messages m ON m.id = d.message_id"
+)
+
+
+def search(
+    conn: Connection,
+    query: str,
+    filters: SearchFilters | None = None,
+    order: Order = Order.NEWEST,
+    limit: int = 50,
+    offset: int = 0,
+    *,
+    prefix_last: bool = False,
+) -> SearchResult:
+    """Count every text matching ``query`` and ``filters``, and return one page of them.
+
+    ``prefix_last`` treats the last word as a prefix while the agent is still typing it.
+    An empty query (nothing searchable in it) matches nothing.
+    """
+    filters = filters or SearchFilters()
+    text_expression, terms = _match_expression(query, prefix_last)
+    if not text_expression:
+        return SearchResult(0)
+    facet_expression = filters.expression()
+    expression = text_expression + (f" AND {facet_expression}" if facet_expression else "")
+    masks = filters.masks(system_codes(_driver(conn), filters.systems, add=False))
+    if masks is None:
+        return SearchResult(0)
+    low, high = filters.rowid_range()
+    tested = [(name, mask) for name, mask in zip(_FIELDS, masks, strict=True) if mask != _ANY]
+    where: tuple[Any, ...] = (expression, low, high, *(mask for _, mask in tested))
+    count, newest, by_rank = _STATEMENTS[tuple(name for name, _ in tested)]
+    total = conn.exec_driver_sql(count, where).scalar_one()
+    if not total or limit <= 0 or offset >= total:
+        return SearchResult(int(total))
+    statement = by_rank if order is Order.RELEVANCE else newest
+    page = conn.exec_driver_sql(statement, (*where, limit, offset)).all()
+    scores = {row[0]: row[1] for row in page}
+    details = {
+        row[0]: row
+        for row in conn.exec_driver_sql(_DETAILS, (json.dumps([row[0] for row in page]),))
+    }
+    hits = [_hit(details[doc], terms, scores[doc]) for doc, _score in page if doc in details]
+    return SearchResult(int(total), tuple(hits))
+
+
+def _hit(row: Any, terms: Sequence[_Term], score: float | None) -> SearchHit:
+    _doc, tid, mid, system, external, subject, status, priority, assignee = row[:9]
+    kind, author, body, at = row[9:]
+    text = (subject if mid is None else body) or ""
+    snippet, ranges = _snippet(text, _spans(text, terms))
+    return SearchHit(
+        ticket_id=tid,
+        message_id=mid,
+        kind="subject" if mid is None else kind,
+        system_id=system,
+        external_id=external,
+        subject=subject,
+        status=status,
+        priority=priority,
+        assignee_name=assignee,
+        author_name=None if mid is None else author,
+        at=from_micros(at),
+        snippet=snippet,
+        highlights=ranges,
+        score=score,
+    )
+
+
+# ---------------------------------------------------------------- search-as-you-type
+
+
+class SearchCancelled(Exception):
+    """The query was superseded by a newer one (or cancelled) before it finished."""
+
+
+class _Flag:
+    __slots__ = ("cancelled",)
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+
+class SearchSession:
+    """Search-as-you-type on its own read connection and worker thread.
+
+    Each :meth:`submit` cancels the query before it: a progress handler aborts the running
+    SQLite statement within a few thousand VM steps, and a queued one never starts.
+    """
+
+    PROGRESS_STEPS = 1000
+    CACHE_KIB = 32_768
+    MMAP_BYTES = 256 * 1024 * 1024
+
+    def __init__(self, cache: Cache) -> None:
+        self._cache = cache
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cache-search")
+        self._lock = threading.Lock()
+        self._current = _Flag()
+        self._conn: Connection | None = None
+
+    def submit(
+        self,
+        query: str,
+        filters: SearchFilters | None = None,
+        order: Order = Order.NEWEST,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        prefix_last: bool = True,
+    ) -> Future[SearchResult]:
+        """Start a search, cancelling the previous one; its future raises ``SearchCancelled``
+        when a later call supersedes it."""
+        token = _Flag()
+        with self._lock:
+            self._current.cancelled = True
+            self._current = token
+        return self._executor.submit(
+            self._run, token, query, filters, order, limit, offset, prefix_last
+        )
+
+    async def search(
+        self,
+        query: str,
+        filters: SearchFilters | None = None,
+        order: Order = Order.NEWEST,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        prefix_last: bool = True,
+    ) -> SearchResult:
+        """Awaitable :meth:`submit`; cancelling the awaiting task cancels the query too."""
+        future = self.submit(query, filters, order, limit, offset, prefix_last=prefix_last)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            self.cancel()
+            raise
+
+    def cancel(self) -> None:
+        """Abort whatever query is running or queued."""
+        with self._lock:
+            self._current.cancelled = True
+
+    def close(self) -> None:
+        """Cancel, wait for the worker and release the read connection."""
+        self.cancel()
+        self._executor.submit(self._release).result()
+        self._executor.shutdown(wait=True)
+
+    def _progress(self, flag: _Flag) -> int:
+        """SQLite's progress callback: non-zero aborts the running statement."""
+        return 1 if flag.cancelled else 0
+
+    def _release(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _run(
+        self,
+        token: _Flag,
+        query: str,
+        filters: SearchFilters | None,
+        order: Order,
+        limit: int,
+        offset: int,
+        prefix_last: bool,
+    ) -> SearchResult:
+        if token.cancelled:
+            raise SearchCancelled(query)
+        if self._conn is None:
+            self._conn = self._cache.engine.connect()
+            tune = _driver(self._conn)
+            tune.execute(f"PRAGMA cache_size = -{self.CACHE_KIB}")  # hot pages stay across keys
+            tune.execute(f"PRAGMA mmap_size = {self.MMAP_BYTES}")  # reads without copies
+        conn = self._conn
+        raw = _driver(conn)
+        raw.set_progress_handler(lambda: self._progress(token), self.PROGRESS_STEPS)
+        try:
+            return search(conn, query, filters, order, limit, offset, prefix_last=prefix_last)
+        except Exception as exc:
+            if token.cancelled:
+                raise SearchCancelled(query) from exc
+            raise
+        finally:
+            raw.set_progress_handler(None, 0)
+            conn.rollback()

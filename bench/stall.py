@@ -1,0 +1,142 @@
+"""``python -m bench stall``: the longest stall of the Qt/asyncio loop while a large sync runs.
+
+A child process serves the quality-inspection stand-in with ``--tickets`` generated inspections
+(default 100,000; listing pages carry whole inspections, so the sync is pages, not per-ticket
+requests). This process runs the real workstation core and its main window (inbox shown,
+offscreen Qt, one qasync loop, as ``tabless workstation``) and samples the loop every 5 ms:
+``max_gap_ms`` is the longest time the loop could not run a ready callback (target <= 50).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from bench._keyring import with_keyring
+
+TICK_S = 0.005
+REEXEC = "TABLESS_BENCH_STALL_CHILD"
+
+
+def _serve(tickets: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench._seeds", "quality", str(tickets)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    return child, json.loads(child.stdout.readline())
+
+
+class GapMonitor:
+    """Samples the loop: how late each 5 ms tick runs."""
+
+    def __init__(self) -> None:
+        self.gaps: list[float] = []
+        self.running = True
+
+    async def run(self) -> None:
+        while self.running:
+            started = time.perf_counter()
+            await asyncio.sleep(TICK_S)
+            self.gaps.append((time.perf_counter() - started - TICK_S) * 1000)
+
+
+async def _session(connection: dict[str, Any], home: Path, tickets: int) -> dict[str, Any]:
+    from app.cache import open_cache, queries
+    from app.config import SETTINGS, Config, SystemEntry
+    from app.runtime import Workstation
+    from app.secrets import SecretStore
+    from ui.views.main_window import MainWindow
+
+    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="parse")
+    asyncio.get_running_loop().set_default_executor(executor)
+    secrets = SecretStore(service="tabless-bench")
+    for key, value in connection["secrets"].items():
+        secrets.set("quality", key, value)
+    entry = SystemEntry(
+        "quality", "quality", "QA", connection["settings"], connection["naive_zone"]
+    )
+    values = {s.key: s.default for s in SETTINGS} | {"backend_url": ""}
+    ws = Workstation(
+        config=Config(values, {"quality": entry}, []),
+        cache=open_cache(home / "cache.sqlite3"),
+        secrets=secrets,
+    )
+    window = MainWindow(ws)
+    window.show()
+    monitor = GapMonitor()
+    sampler = asyncio.create_task(monitor.run())
+    started = time.perf_counter()
+    ws.start()
+    failures = await ws.sync.wait_first_sync(1800)
+    sync_s = time.perf_counter() - started
+    await asyncio.sleep(0.5)  # the window's debounced refresh of the last pages
+    monitor.running = False
+    await sampler
+    with ws.cache.engine.connect() as conn:
+        cached = queries.ticket_count(conn)
+    rows = window.inbox_model.rowCount()
+    window.close()
+    await ws.stop()
+    ws.close()
+    executor.shutdown(wait=True)
+    gaps = monitor.gaps
+    return {
+        "max_gap_ms": round(max(gaps), 1),
+        "p99_gap_ms": round(statistics.quantiles(gaps, n=100)[98], 1),
+        "gaps_over_50ms": sum(g > 50 for g in gaps),
+        "samples": len(gaps),
+        "tickets": tickets,
+        "cached": cached,
+        "inbox_rows": rows,
+        "sync_s": round(sync_s, 1),
+        "failed": sorted(failures),
+    }
+
+
+def _measure(tickets: int) -> dict[str, Any]:
+    import qasync
+
+    from ui.main import application
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = application()
+    app.setQuitOnLastWindowClosed(False)  # closing the window must not stop the loop
+    child, connection = _serve(tickets)
+    try:
+        with TemporaryDirectory(prefix="tabless-stall-") as home:
+            result: dict[str, Any] = qasync.run(_session(connection, Path(home), tickets))
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(30)
+    del app
+    return result
+
+
+def main(argv: list[str]) -> int:
+    """Print the figures; the last line is one JSON object."""
+    parser = argparse.ArgumentParser(prog="python -m bench stall")
+    parser.add_argument("--tickets", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    command = with_keyring([sys.executable, "-m", "bench", "stall", *argv])
+    if command[0] != sys.executable and not os.environ.get(REEXEC):
+        os.environ[REEXEC] = "1"  # a keyring session is needed for the system's secret
+        return subprocess.run(command, check=False).returncode
+    figures = _measure(args.tickets)
+    for key, value in figures.items():
+        print(f"{key}: {value}")
+    print(json.dumps(figures))
+    return 0

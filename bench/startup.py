@@ -1,0 +1,97 @@
+"""``python -m bench startup``: cold start to a painted, interactive inbox of 100,000 tickets.
+
+Each round starts a new process — ``tabless workstation --offscreen --announce`` over a cache of
+``--tickets`` rows (bulk-filled as in ``bench inbox``; no systems configured, so nothing syncs)
+— and takes the time from spawning it to its ``inbox_painted`` event: the window is shown and the
+first page of the inbox painted. Next to it, in the same run, a minimal PySide6 window (a
+QApplication and one shown, painted QLabel) measured the same way. Prints ``startup_s``,
+``minimal_window_s`` (medians) and ``ratio``; targets <= 1.0 s and <= 3.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MINIMAL = (
+    "from PySide6.QtWidgets import QApplication, QLabel\n"
+    "app = QApplication([])\n"
+    "label = QLabel('Tabless')\n"
+    "label.show()\n"
+    "label.repaint()\n"
+    'print(\'{"event": "painted"}\', flush=True)\n'
+)
+
+
+def _time_to(command: list[str], event: str, env: dict[str, str], timeout_s: float) -> float:
+    """Seconds from spawning ``command`` to the JSON line announcing ``event``."""
+    began = time.perf_counter()
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert process.stdout is not None
+        deadline = began + timeout_s
+        for line in process.stdout:
+            if time.perf_counter() > deadline:
+                break
+            if line.startswith("{") and json.loads(line).get("event") == event:
+                return time.perf_counter() - began
+        raise RuntimeError(f"{command[:4]} never announced {event!r}")
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main(argv: list[str]) -> int:
+    """Fill a cache, time both start-ups ``--rounds`` times, print the figures."""
+    parser = argparse.ArgumentParser(prog="python -m bench startup")
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        cache = home / "data" / "cache.sqlite3"
+        cache.parent.mkdir(parents=True)
+        subprocess.run(
+            [
+                sys.executable,
+                *("-m", "bench", "inbox", "--fill-only", "--db", str(cache)),
+                *("--tickets", str(args.tickets)),
+            ],
+            check=True,
+        )
+        env = {
+            **os.environ,
+            "TABLESS_HOME": str(home),
+            "TABLESS_SITE_CONFIG": str(home / "no-site-config.toml"),
+            "QT_QPA_PLATFORM": "offscreen",
+        }
+        app = [sys.executable, "-m", "app.cli", "workstation", "--offscreen", "--announce"]
+        minimal = [sys.executable, "-c", MINIMAL]
+        _time_to(app, "inbox_painted", env, 60)  # warm the OS file cache once
+        startup, window = [], []
+        for _ in range(args.rounds):
+            startup.append(_time_to(app, "inbox_painted", env, 60))
+            window.append(_time_to(minimal, "painted", env, 60))
+    result = {
+        "startup_s": round(statistics.median(startup), 3),
+        "minimal_window_s": round(statistics.median(window), 3),
+    }
+    result["ratio"] = round(result["startup_s"] / result["minimal_window_s"], 2)
+    print(f"startup_s: {result['startup_s']} (target <= 1.0)")
+    print(f"minimal_window_s: {result['minimal_window_s']}")
+    print(f"ratio: {result['ratio']} (target <= 3.0)")
+    print(json.dumps({"bench": "startup", "tickets": args.tickets, **result}))
+    return 0
