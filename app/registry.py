@@ -9,7 +9,16 @@ import logging
 from functools import cache
 from importlib.metadata import entry_points
 
-from adapters.base import Adapter, AdapterContext, Capability, Manifest
+from adapters.base import (
+    ActionKind,
+    ActionOutcome,
+    ActionRequest,
+    Adapter,
+    AdapterContext,
+    Capability,
+    Manifest,
+    PullResult,
+)
 from app.config import SystemEntry
 from app.domain import ConfigError, ErrorContext
 from app.secrets import SecretStore
@@ -18,10 +27,14 @@ GROUP = "tabless.adapters"
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "ActionKind",
+    "ActionOutcome",
+    "ActionRequest",
     "Adapter",
     "AdapterContext",
     "Capability",
     "Manifest",
+    "PullResult",
     "adapter_classes",
     "broken_adapters",
     "build_adapter",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adapters.base import ActionKind, Capability
 from app.domain import Status
+from app.registry import ActionKind, Capability
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,13 +20,13 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
-from adapters.base import ActionKind, ActionOutcome, ActionRequest, Adapter
 from app.actions.conflicts import advance_seen, snapshot
 from app.audit import journal
 from app.cache import CacheWriter, repo
 from app.cache.schema import messages, outbox, tickets
 from app.domain import AdapterError, RemoteError, Status, UnreachableError
 from app.events import ActionStateChanged, EventBus, TicketsChanged
+from app.registry import ActionKind, ActionOutcome, ActionRequest, Adapter
 from app.timeutil import utcnow
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from adapters.base import Capability
 from app.actions.commands import Command, Reply
 from app.actions.decisions import Decision, decide
 from app.audit import journal
@@ -24,6 +23,7 @@ from app.cache import CacheWriter, search
 from app.cache.schema import messages, outbox, tickets
 from app.domain import ErrorContext, TablessError
 from app.events import ActionStateChanged, EventBus, TicketsChanged
+from app.registry import Capability
 from app.timeutil import utcnow
 
 MAX_BODY_CHARS = 64_000

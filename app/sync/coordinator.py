@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 
-from adapters.base import Adapter, PullResult
 from app.cache import CacheWriter, repo
 from app.cache.schema import messages, tickets
 from app.domain import AdapterError, RecordError, TablessError, Ticket
 from app.events import EventBus, FirstSyncCompleted, SyncHealthChanged, TicketsChanged
+from app.registry import Adapter, PullResult
 from app.sync.health import Breaker, Health
 from app.sync.policy import PollPolicy
 from app.timeutil import utcnow

@@ -7,9 +7,9 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 
-from adapters.base import Adapter
 from app.cache import CacheWriter
 from app.events import EventBus
+from app.registry import Adapter
 from app.sync.coordinator import SystemCoordinator
 from app.sync.policy import PollPolicy
 
