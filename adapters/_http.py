@@ -1,7 +1,10 @@
 """Shared httpx machinery: one AsyncClient per system, error translation and polite retries.
 
 Every adapter builds its client with :func:`build_client` and sends through :func:`request`,
-so limits, timeouts, TLS, retries and error messages are the same everywhere.
+so limits, timeouts, TLS, retries and error messages are the same everywhere. Saved answer
+bodies (``Adapter.decode_saved``) are read with :func:`saved_json`; a body that cannot be read
+is a :func:`saved_error` naming its place in the list (``details["part"]``), so the command line
+can name the file and still decode the others.
 """
 
 from __future__ import annotations
@@ -12,19 +15,24 @@ import json
 import random
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
+from adapters._formats.text import decode_bytes
+from adapters.base import SAVED_PART, AdapterContext
 from app.domain import (
     AuthError,
+    ConfigError,
     DecodeError,
     ErrorContext,
     RateLimitedError,
+    RecordError,
     RemoteError,
+    Ticket,
     UnreachableError,
 )
 
@@ -33,6 +41,9 @@ USER_AGENT = "Tabless/0.1 (+https://tabless.invalid)"
 BODY_EXCERPT_CHARS = 300  # of an error answer, kept in ``details["body"]``
 REMOTE_TEXT_CHARS = 200  # of the remote's own explanation, appended to the message
 _MESSAGE_KEYS = ("message", "description", "error_description", "detail", "error")
+SAVED_STREAM = "saved"
+THREAD_DECODE_BYTES = 256 * 1024  # larger JSON bodies are decoded off the event loop
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +61,39 @@ class HttpSettings:
     backoff_base: float = 0.5
     backoff_max: float = 20.0
     http2: bool = True  # offered through ALPN on TLS when the ``h2`` package is installed
+    max_response_bytes: int = 64 * 1024 * 1024  # larger answers are refused while streaming
+
+
+def text_setting(context: AdapterContext, key: str) -> str:
+    """The required text setting ``key``, stripped; ConfigError naming it when missing."""
+    value = context.settings.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(
+            f"the setting {key!r} is missing", ErrorContext(system=context.system_id, field=key)
+        )
+    return value.strip()
+
+
+def base_url_setting(context: AdapterContext) -> str:
+    """The ``base_url`` setting without its trailing slash; ConfigError unless http(s)://."""
+    base_url = text_setting(context, "base_url").rstrip("/")
+    if not base_url.startswith(("https://", "http://")):
+        raise ConfigError(
+            f"base_url must start with https:// (got {base_url!r})",
+            ErrorContext(system=context.system_id, field="base_url"),
+        )
+    return base_url
+
+
+def page_size_setting(context: AdapterContext, default: int, maximum: int) -> int:
+    """The ``page_size`` setting (``default`` when unset); ConfigError outside 1…maximum."""
+    value = context.settings.get("page_size", default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise ConfigError(
+            f"page_size must be a number from 1 to {maximum}, not {value!r}",
+            ErrorContext(system=context.system_id, field="page_size"),
+        )
+    return value
 
 
 def _ssl_context(verify: bool | str) -> ssl.SSLContext | bool:
@@ -147,6 +191,75 @@ def _xml_explanation(content: bytes, charset: str | None, context: ErrorContext)
         if text:
             return text
     return None
+
+
+async def decode_json(response: httpx.Response, ctx: ErrorContext) -> Any:
+    """The body as JSON; bodies over :data:`THREAD_DECODE_BYTES` are parsed in a worker thread
+    (off the event loop). ``DecodeError`` naming the URL (without its query) when it is not."""
+    content = response.content
+    try:
+        if len(content) > THREAD_DECODE_BYTES:
+            return await asyncio.to_thread(json.loads, content)
+        return json.loads(content)
+    except ValueError as exc:
+        url = str(response.request.url.copy_with(query=None))
+        raise DecodeError(
+            "the answer is not valid JSON",
+            ErrorContext(system=ctx.system, stream=ctx.stream, record_id=ctx.record_id, url=url),
+        ) from exc
+
+
+def error_text(body: Mapping[str, Any]) -> str | None:
+    """The explanation in an error body (``message``, ``description``, ``error``…), or None."""
+    text = _explanation_in(body)
+    return _squash(text, REMOTE_TEXT_CHARS) if text else None
+
+
+def saved_error(part: int, message: str, system: str | None = None) -> DecodeError:
+    """The error for saved body number ``part`` (0-based) of ``decode_saved``: ``message``
+    says what is wrong with it; ``details["part"]`` lets the caller name the file."""
+    return DecodeError(
+        message, ErrorContext(system=system, stream=SAVED_STREAM), details={SAVED_PART: part}
+    )
+
+
+def saved_json(data: bytes, part: int, system: str | None = None) -> Any:
+    """A saved answer body as JSON (declared charset unknown: BOM, UTF-8, then GB18030)."""
+    try:
+        return json.loads(decode_bytes(data))
+    except DecodeError as exc:
+        raise saved_error(part, f"not readable text: {exc.message}", system) from exc
+    except ValueError as exc:
+        raise saved_error(part, f"not JSON ({exc})", system) from exc
+
+
+def map_saved(
+    records: Iterable[tuple[int, T]],
+    map_one: Callable[[T, int], Ticket],
+    record_id: Callable[[T], str | None],
+    system: str | None = None,
+) -> list[Ticket]:
+    """Map saved ``(part, raw)`` records with the adapter's own mapping, in order.
+
+    The same ticket in several bodies (a list page and the ticket itself) is mapped once, from
+    the last body that has it, in the place it first appeared. A record the mapping refuses is
+    the :func:`saved_error` of its body, naming the record and the field.
+    """
+    chosen: dict[str, tuple[int, T]] = {}
+    unnamed: list[tuple[int, T]] = []
+    for part, raw in records:
+        key = record_id(raw)
+        if key is None:
+            unnamed.append((part, raw))
+        else:
+            chosen[key] = (part, raw)  # the last body wins; the first one's place is kept
+    tickets: list[Ticket] = []
+    for offset, (part, raw) in enumerate([*chosen.values(), *unnamed]):
+        try:
+            tickets.append(map_one(raw, offset))
+        except RecordError as exc:
+            raise saved_error(part, f"{exc.message} ({exc.context.describe()})", system) from exc
+    return tickets
 
 
 def remote_explanation(response: httpx.Response, context: ErrorContext | None = None) -> str | None:
@@ -266,6 +379,41 @@ def network_reason(exc: BaseException) -> str:
     return str(deepest) or type(deepest).__name__
 
 
+async def _send_capped(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    limit: int,
+    kwargs: dict[str, Any],
+) -> httpx.Response:
+    """Send and read the answer, refusing one larger than ``limit`` bytes before it is all in
+    memory (a declared ``Content-Length`` over the limit is refused without reading)."""
+    response = await client.send(client.build_request(method, url, **kwargs), stream=True)
+    try:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise ResponseTooLarge(int(declared), limit)
+        chunks: list[bytes] = []
+        received = 0
+        async for chunk in response.aiter_bytes():
+            received += len(chunk)
+            if received > limit:
+                raise ResponseTooLarge(received, limit)
+            chunks.append(chunk)
+        response._content = b"".join(chunks)  # what aread() does, with the cap in between
+    finally:
+        await response.aclose()
+    return response
+
+
+class ResponseTooLarge(Exception):
+    """Raised inside :func:`request`; turned into a ``DecodeError`` naming the size."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(size, limit)
+        self.size, self.limit = size, limit
+
+
 async def request(
     client: httpx.AsyncClient,
     method: str,
@@ -286,7 +434,7 @@ async def request(
     attempt = 0
     while True:
         try:
-            response = await client.request(method, url, **kwargs)
+            response = await _send_capped(client, method, url, s.max_response_bytes, kwargs)
             raise_for_response(response, context)
             return response
         except RateLimitedError as exc:
@@ -297,6 +445,13 @@ async def request(
             if not may_retry or attempt >= s.retries or (exc.status_code or 0) < 500:
                 raise
             delay = _backoff(attempt, s)
+        except ResponseTooLarge as exc:
+            raise DecodeError(
+                f"the answer is larger than the limit of {exc.limit:,} bytes "
+                f"({exc.size:,} bytes declared or received); it was not read "
+                "(raise max_response_bytes if the system really sends this much)",
+                ErrorContext(system=context.system, stream=context.stream, url=url),
+            ) from None
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             if not may_retry or attempt >= s.retries:
                 reason = network_reason(exc)

@@ -11,9 +11,9 @@ import abc
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from app.domain import Message, RecordError, Status, Ticket
+from app.domain import Attachment, Message, Person, RecordError, Status, Ticket
 
 
 class Capability(StrEnum):
@@ -70,6 +70,21 @@ class CheckResult:
     latency_ms: float | None = None
 
 
+DriftKind = Literal["unknown_field", "missing_field", "new_value"]
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """Schema drift the adapter tolerated: a field it does not know, an expected field that was
+    missing, or a value it has no mapping for. Stored per system and reported to IT."""
+
+    stream: str
+    field: str
+    kind: DriftKind
+    record_id: str | None = None
+    value: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class PullResult:
     """One page of a pull: records to upsert, records that failed, and the next cursor.
@@ -82,6 +97,7 @@ class PullResult:
     cursor: str | None
     has_more: bool = False
     quarantined: list[RecordError] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)
 
 
 class ActionKind(StrEnum):
@@ -90,6 +106,18 @@ class ActionKind(StrEnum):
     REPLY = "reply"
     NOTE = "note"
     SET_STATUS = "set_status"
+    ASSIGN = "assign"
+    SET_TAGS = "set_tags"
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """A file the agent attached to a reply or note, staged on disk until it is delivered."""
+
+    path: str
+    filename: str
+    content_type: str
+    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +129,14 @@ class ActionRequest:
     idempotency_key: str
     body: str | None = None
     status: Status | None = None
+    assignee: Person | None = None
+    """ASSIGN: who takes the ticket (matched by ``email`` or the system's ``external_id``);
+    None unassigns it."""
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    """SET_TAGS: tags to add and to remove (others stay as the system has them)."""
+    attachments: tuple[OutgoingFile, ...] = ()
+    """REPLY/NOTE: files to attach (adapters with ``Capability.ATTACHMENTS`` upload them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +150,9 @@ class ActionOutcome:
     created_messages: tuple[Message, ...] = ()
 
 
+SAVED_PART = "part"
+"""``DecodeError.details`` key of ``Adapter.decode_saved``: the index of the unreadable body."""
+
 SecretGetter = Callable[[str], str]
 """Returns the secret named by a config field key for this system; raises ``SecretError``."""
 
@@ -126,6 +165,8 @@ class AdapterContext:
     settings: Mapping[str, Any]
     secret: SecretGetter
     naive_zone: str = "UTC"
+    store_secret: Callable[[str, str], None] | None = None
+    """Writes a secret of this system to the keyring (renewed OAuth tokens); None: read-only."""
 
 
 class Adapter(abc.ABC):
@@ -172,6 +213,16 @@ class Adapter(abc.ABC):
         """
         return None
 
+    async def fetch_attachment(self, attachment: Attachment) -> bytes:
+        """Optional: the bytes of a cached attachment (the UI offers Save/Open where an adapter
+        overrides this; ``Capability.ATTACHMENTS`` means uploading files with replies).
+
+        Called only when the agent asks to save or open it. Raise a typed error (``AuthError``,
+        ``RemoteError``…) naming the attachment when it cannot be fetched; the caller never
+        executes what it gets. The default: this system cannot download attachments.
+        """
+        raise NotImplementedError(f"{self.manifest.title} cannot download attachments")
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release network clients."""
 
@@ -181,6 +232,8 @@ class Adapter(abc.ABC):
 
         For IT (``tabless adapter decode``): the bodies are given as saved, in any order; an
         adapter reads what it recognises and raises ``DecodeError`` naming the file's part it
-        cannot read. Adapters that do not override this cannot decode saved files.
+        cannot read (its index in ``payloads`` as ``details[SAVED_PART]``, so the caller can
+        name the file and decode the others). Adapters that do not override this cannot
+        decode saved files.
         """
         raise NotImplementedError(f"adapter {cls.manifest.name!r} cannot decode saved files")

@@ -4,6 +4,8 @@
 - ``preview CONFIG [--limit N]``: the first mapped tickets, one JSON object per line.
 - ``decode --adapter NAME [--zone TZ] FILE...``: what an adapter reads from saved API
   responses, with no network (adapters that implement ``Adapter.decode_saved``).
+- ``login SYSTEM [--config FILE]``: sign in through the browser (OAuth2 authorization code with
+  PKCE, ``app.oauth_login``) for adapters whose ``oauth_endpoints()`` says where.
 
 CONFIG is a TOML file with a ``[systems.<id>]`` entry in the user-config format
 (``app/config/store.py``). Secrets come from the OS keyring (``app.secrets``), or with
@@ -18,6 +20,7 @@ import asyncio
 import json
 import os
 import sys
+import webbrowser
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from app.config import SystemEntry, load_config
 from app.domain import (
     Attachment,
     ConfigError,
+    DecodeError,
     ErrorContext,
     Message,
     Person,
@@ -34,7 +38,9 @@ from app.domain import (
     TablessError,
     Ticket,
 )
+from app.oauth_login import OAuthEndpoints, sign_in
 from app.registry import (
+    SAVED_PART,
     Adapter,
     AdapterContext,
     adapter_classes,
@@ -267,16 +273,76 @@ def run_decode(args: argparse.Namespace, out: Out, err: Out) -> int:
         secret=_no_secret,
         naive_zone=args.zone,
     )
-    try:
-        tickets: list[Ticket] = cls.decode_saved(payloads, context)
-    except NotImplementedError:
-        err(f"adapter {args.adapter} cannot decode saved files\n")
-        return 1
-    except TablessError as exc:
-        err(f"cannot decode: {exc}\n")
-        return 1
+    names = list(args.files)
+    failed = False
+    while True:  # a file the adapter cannot read is named, then the others are decoded
+        try:
+            tickets: list[Ticket] = cls.decode_saved(payloads, context)
+            break
+        except NotImplementedError:
+            err(f"adapter {args.adapter} cannot decode saved files\n")
+            return 1
+        except DecodeError as exc:
+            part = exc.details.get(SAVED_PART)
+            if not isinstance(part, int) or not 0 <= part < len(payloads):
+                err(f"cannot decode: {exc}\n")
+                return 1
+            err(f"cannot decode {names.pop(part)}: {exc.message}\n")
+            del payloads[part]
+            failed = True
+            if not payloads:
+                return 1
+        except TablessError as exc:
+            err(f"cannot decode: {exc}\n")
+            return 1
+        except ValueError as exc:  # an adapter that lets a parser's error through
+            err(f"cannot decode: {exc}\n")
+            return 1
     for ticket in tickets:
         out(ticket_line(ticket) + "\n")
+    return 1 if failed else 0
+
+
+async def _login(entry: SystemEntry, secrets: SecretStore, out: Out, timeout_s: float) -> None:
+    adapter = build_adapter(entry, secrets)
+    try:
+        found = getattr(adapter, "oauth_endpoints", None)
+        endpoints = found() if callable(found) else None
+    finally:
+        await adapter.aclose()
+    if not isinstance(endpoints, OAuthEndpoints):
+        raise ConfigError(
+            f"system {entry.id!r} ({entry.adapter}) does not sign in through the browser; "
+            "choose the authorization-code sign-in in its settings first",
+            ErrorContext(system=entry.id, field="auth"),
+        )
+
+    def open_browser(url: str) -> bool:
+        out(f"Opening the sign-in page in your browser. If it does not open, visit:\n{url}\n")
+        return webbrowser.open(url)
+
+    await sign_in(entry.id, endpoints, secrets, open_browser=open_browser, timeout_s=timeout_s)
+
+
+def run_login(args: argparse.Namespace, out: Out, err: Out) -> int:
+    """``tabless adapter login``: sign a system in through the browser (OAuth2 code + PKCE)."""
+    secrets = KeyringSecrets()
+    try:
+        if args.config:
+            entry = load_entry(Path(args.config), args.system)
+        else:
+            systems = load_config().systems
+            if args.system not in systems:
+                raise ConfigError(
+                    f"no system {args.system!r} is configured "
+                    f"(configured: {', '.join(sorted(systems)) or 'none'})"
+                )
+            entry = systems[args.system]
+        asyncio.run(_login(entry, secrets, out, args.timeout))
+    except TablessError as exc:
+        err(f"FAILED: {redact(str(exc), secrets.read)}\n")
+        return 1
+    out(f"ok: {entry.id} ({entry.adapter}) is signed in; the tokens are in the OS keyring\n")
     return 0
 
 
@@ -321,7 +387,65 @@ def parser() -> argparse.ArgumentParser:
     )
     decode.add_argument("files", nargs="+", metavar="FILE", help="saved response bodies")
     decode.set_defaults(run=run_decode)
+    login = commands.add_parser(
+        "login",
+        help="sign a system in through the browser (OAuth2 authorization code + PKCE)",
+        description="Open the system's sign-in page in the browser, receive the answer on "
+        "127.0.0.1 and store the tokens in the OS keyring.",
+    )
+    login.add_argument("system", help="the system id ([systems.<id>])")
+    login.add_argument(
+        "--config", help="TOML file with the [systems.<id>] entry (default: your configuration)"
+    )
+    login.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for the browser (300)"
+    )
+    login.set_defaults(run=run_login)
+    drift = commands.add_parser(
+        "drift",
+        help="what the adapters tolerated: unknown fields, missing fields, unmapped values",
+        description="Print, as JSON lines, the schema drift the workstation's adapters noticed "
+        "(newest first): a field the system started sending, an expected field that went "
+        "missing, a value with no mapping. Read from the local cache; nothing is sent.",
+    )
+    drift.add_argument("system", nargs="?", help="only this system id")
+    drift.add_argument("--cache", help="cache file (default: the workstation's)")
+    drift.set_defaults(run=run_drift)
     return top
+
+
+def run_drift(args: argparse.Namespace, out: Out, err: Out) -> int:
+    """``tabless adapter drift [SYSTEM]``: one JSON object per drift row; exit 0."""
+    from app import paths
+    from app.cache import drift, open_cache
+    from app.timeutil import to_iso_z
+
+    path = Path(args.cache) if args.cache else paths.data_dir() / "cache.sqlite3"
+    if not path.exists():
+        err(f"FAILED: no cache at {path} (has the workstation run on this machine?)\n")
+        return 1
+    cache = open_cache(path)
+    try:
+        with cache.engine.connect() as conn:
+            rows = drift.report(conn, args.system)
+    finally:
+        cache.close()
+    for row in rows:
+        note = {
+            "system": row.system_id,
+            "stream": row.stream,
+            "field": row.field,
+            "kind": row.kind,
+            "value": row.value or None,
+            "example_record": row.example_record,
+            "seen": row.seen,
+            "first_seen": to_iso_z(row.first_seen),
+            "last_seen": to_iso_z(row.last_seen),
+        }
+        out(json.dumps(note, ensure_ascii=False) + "\n")
+    if not rows:
+        err("no schema drift noticed\n")
+    return 0
 
 
 def adapter_command(argv: Sequence[str], *, out: Out | None = None, err: Out | None = None) -> int:

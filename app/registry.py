@@ -5,18 +5,23 @@ The UI learns about adapters only here (names, manifests, capabilities), never b
 
 from __future__ import annotations
 
+import functools
 import logging
 from functools import cache
 from importlib.metadata import entry_points
 
 from adapters.base import (
+    SAVED_PART,
     ActionKind,
     ActionOutcome,
     ActionRequest,
     Adapter,
     AdapterContext,
     Capability,
+    CheckResult,
+    ConfigField,
     Manifest,
+    OutgoingFile,
     PullResult,
 )
 from app.config import SystemEntry
@@ -27,13 +32,17 @@ GROUP = "tabless.adapters"
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "SAVED_PART",
     "ActionKind",
     "ActionOutcome",
     "ActionRequest",
     "Adapter",
     "AdapterContext",
     "Capability",
+    "CheckResult",
+    "ConfigField",
     "Manifest",
+    "OutgoingFile",
     "PullResult",
     "adapter_classes",
     "broken_adapters",
@@ -117,5 +126,6 @@ def build_adapter(entry: SystemEntry, secrets: SecretStore) -> Adapter:
         settings=settings,
         secret=secrets.getter(entry.id),
         naive_zone=entry.naive_zone,
+        store_secret=functools.partial(secrets.set, entry.id),
     )
     return cls(context)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from app import __version__, paths
 from app.actions import ActionService, Identity, OutboxDelivery
@@ -21,6 +23,9 @@ from app.events import EventBus
 from app.registry import Adapter, Capability, build_adapter
 from app.secrets import SecretStore
 from app.sync import HealthPolicy, SyncEngine
+
+if TYPE_CHECKING:
+    from app.audit.journal import EventKind
 
 log = logging.getLogger(__name__)
 BACKEND_TOKEN_KEY = "backend_token"  # noqa: S105 - a keyring entry name, not a secret
@@ -103,6 +108,68 @@ class Workstation:
         adapter = self.adapters.get(system_id)
         return adapter.manifest.capabilities if adapter else frozenset()
 
+    async def apply_system(self, entry: SystemEntry) -> None:
+        """Start (or restart with its new settings) a system saved in the Accounts dialog."""
+        await self.drop_system(entry.id)
+        self.config.systems[entry.id] = entry
+        if not entry.enabled:
+            return
+        try:
+            adapter = build_adapter(entry, self.secrets)
+        except TablessError as exc:
+            log.error("system %s cannot start: %s", entry.id, exc)
+            self.failed_systems[entry.id] = str(exc)
+            return
+        self.adapters[entry.id] = adapter
+        self.sync.add(adapter)
+
+    async def drop_system(self, system_id: str, *, forget: bool = False) -> None:
+        """Stop a system's sync and close its adapter; ``forget``: it was removed, too."""
+        await self.sync.remove(system_id)
+        self.adapters.pop(system_id, None)
+        self.failed_systems.pop(system_id, None)
+        if forget:
+            self.config.systems.pop(system_id, None)
+
+    async def record_event(
+        self,
+        event: EventKind,
+        *,
+        system_id: str | None = None,
+        ticket_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Audit a non-command event (sign-in/out, settings, reveal, export) and upload it.
+
+        ``details``/``before`` must never hold a secret: settings changes pass key names and
+        non-secret values only. A failure to write is logged, never raised at the caller.
+        """
+        from functools import partial
+
+        from app.audit import journal
+        from app.timeutil import utcnow
+
+        write = partial(
+            journal.record_event,
+            agent=self.identity.agent,
+            device_id=self.identity.device_id,
+            client_version=self.identity.client_version,
+            event=event,
+            now=utcnow(),
+            system_id=system_id,
+            ticket_id=ticket_id,
+            details=details,
+            before=before,
+        )
+        try:
+            await self.writer.run(write)
+        except Exception:  # auditing must not take the action down; it is logged for IT
+            log.exception("could not audit %s", event)
+            return
+        if self.uploader:
+            self.uploader.poke()
+
     def _after_record(self, system_id: str) -> None:
         self.delivery.poke()
         if self.uploader:
@@ -113,6 +180,19 @@ class Workstation:
         if self.uploader:
             self.uploader.poke()
 
+    def _sweep_staged_files(self) -> int:
+        """Remove attachment copies of actions no longer waiting (a crash before commit)."""
+        from sqlalchemy import select
+
+        from app.actions import outgoing
+        from app.cache.schema import outbox
+
+        with self.cache.engine.connect() as conn:
+            waiting = conn.scalars(
+                select(outbox.c.action_id).where(outbox.c.state.not_in(("sent", "discarded")))
+            )
+            return outgoing.sweep(list(waiting))
+
     async def _housekeeping(self) -> None:
         """Prune closed tickets past the retention age, then compact; hourly, off the loop."""
         from datetime import timedelta
@@ -121,6 +201,10 @@ class Workstation:
         from app.timeutil import utcnow
 
         age = timedelta(days=float(self.config.get("retention_days")))
+        try:
+            await asyncio.to_thread(self._sweep_staged_files)
+        except Exception:  # housekeeping must never take the session down
+            log.exception("could not sweep staged attachment files")
         while True:
             await asyncio.sleep(HOUSEKEEPING_EVERY_S)
             try:
@@ -132,6 +216,12 @@ class Workstation:
 
     def start(self) -> None:
         """Start sync, delivery, audit upload and housekeeping in the running loop."""
+        self._tasks.append(
+            asyncio.create_task(
+                self.record_event("sign_in", details={"systems": sorted(self.adapters)}),
+                name="audit-sign-in",
+            )
+        )
         self.sync.start()
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
         self._tasks.append(asyncio.create_task(self.delivery.run(), name="outbox"))
@@ -139,7 +229,8 @@ class Workstation:
             self._tasks.append(asyncio.create_task(self.uploader.run(), name="audit-upload"))
 
     async def stop(self) -> None:
-        """Stop every task, close clients, finish writes."""
+        """Stop every task, close clients, finish writes (the sign-out is audited first)."""
+        await self.record_event("sign_out")
         await self.sync.stop()
         for task in self._tasks:
             task.cancel()

@@ -54,3 +54,15 @@ class Conflict(BackendRefusal):
 
     code: str = "conflict"
     status_code: int = 409
+
+
+@dataclass(eq=False)
+class StepUpRequired(BackendRefusal):
+    """A sensitive operation without a valid step-up grant (403 ``step_up_required``).
+
+    ``details``: ``operation`` and ``reason`` (``missing``, ``unknown``, ``other_operation``,
+    ``used``, ``expired``).
+    """
+
+    code: str = "step_up_required"
+    status_code: int = 403

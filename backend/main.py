@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import metadata
@@ -59,11 +58,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.schema_revision = head_revision()
     app.state.rate_limits = TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst)
-    app.state.step_up_secret = (
-        settings.step_up_secret.get_secret_value()
-        if settings.step_up_secret
-        else secrets.token_urlsafe(32)
-    )
     app.include_router(health.router)
     app.include_router(api_router, prefix="/api/v1")
     app.add_exception_handler(BackendRefusal, _refused)  # type: ignore[arg-type]

@@ -172,3 +172,31 @@ class StepUpApproval(Base):
     approver_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     granted_at: Mapped[datetime | None]
+
+
+class StepUpGrant(Base):
+    """A step-up earned by an agent for one operation: short-lived, used at most once.
+
+    Only the sha256 of the grant's token is stored. The row stays as the backend's record of
+    the step-up: who, which operation, how (TOTP or whose approval), when, and what it was
+    used for.
+    """
+
+    __tablename__ = "step_up_grants"
+    __table_args__ = (CheckConstraint(_one_of("method", ("totp", "approval")), name="method"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(20))
+    approval_id: Mapped[str | None] = mapped_column(
+        ForeignKey("step_up_approvals.id", ondelete="SET NULL"), unique=True
+    )
+    """The approval it was earned with: one grant per approval."""
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_for: Mapped[str | None] = mapped_column(String(1000))
+    """What it was spent on: the request, or the client's description of the operation."""

@@ -2,9 +2,20 @@
 
 For SQLite and for PostgreSQL (127.0.0.1:5432, a temporary database): the backend runs in its
 own process (uvicorn, one worker, as ``tabless backend``); 200 simulated agents, each with its
-own token and device key, upload their signed chains concurrently over HTTP on 127.0.0.1
-through one shared ``httpx.AsyncClient`` with bounded concurrency. The backend verifies every
-record's hash, chain link and Ed25519 signature before storing it.
+own token and device key, upload their signed chains concurrently over HTTP on 127.0.0.1. The
+backend verifies every record's hash, chain link and Ed25519 signature before storing it.
+
+What a simulated agent sends is what the real uploader sends: batches of up to
+``app.audit.uploader.BATCH`` records (the default backlog of 100 records per agent is one
+batch each), one device's batches in chain order.
+
+How the machine is split: the load generator is this process and shares the cores with the
+backend (and PostgreSQL). It is kept cheap so that the figure measures the backend: every
+chain is signed and every request body encoded before the clock starts, and the requests go
+through one shared ``httpx.AsyncClient`` that keeps ``--concurrency`` uploads in flight (the
+others wait their turn, so the latency is that of the backend, not of a queue in front of it).
+The CPU seconds each side used during the upload phase are printed (``backend_cpu_s``,
+``generator_cpu_s``; the backend's from ``/proc``, so only on Linux).
 
 Prints per database ``records_per_s`` (all records / wall time of the upload phase) and the
 upload batch latency percentiles, then one JSON line ``{"sqlite": {...}, "postgresql": {...}}``.
@@ -24,6 +35,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +43,7 @@ from typing import Any
 import httpx
 
 from app.audit.signature import SigningKey
+from app.audit.uploader import BATCH
 from app.audit.wire import AuditRecord, new_record, to_wire
 
 PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "dbname": "test"}
@@ -95,8 +108,14 @@ def _prepare_database(url: str, agents: list[Agent]) -> None:
         database.dispose()
 
 
+@dataclass
+class _Backend:
+    url: str
+    pid: int
+
+
 @contextmanager
-def _backend(url: str, workdir: Path) -> Iterator[str]:
+def _backend(url: str, workdir: Path) -> Iterator[_Backend]:
     ready = workdir / f"ready-{uuid.uuid4().hex[:6]}.json"
     env = {
         **os.environ,
@@ -117,7 +136,7 @@ def _backend(url: str, workdir: Path) -> Iterator[str]:
                 err = (workdir / "backend.log").read_text(errors="replace")
                 raise SystemExit(f"the backend did not start: {err[-2000:]}")
             time.sleep(0.05)
-        yield json.loads(ready.read_text())["url"]
+        yield _Backend(json.loads(ready.read_text())["url"], process.pid)
     finally:
         process.terminate()
         try:
@@ -128,13 +147,22 @@ def _backend(url: str, workdir: Path) -> Iterator[str]:
         log.close()
 
 
-async def _upload_all(url: str, agents: list[Agent], concurrency: int) -> dict[str, Any]:
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``; else None)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _upload_all(backend: _Backend, agents: list[Agent], concurrency: int) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
     errors: list[str] = []
     gate = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(
-        base_url=url, limits=limits, timeout=httpx.Timeout(120.0), trust_env=False
+        base_url=backend.url, limits=limits, timeout=httpx.Timeout(120.0), trust_env=False
     ) as client:
         for agent in agents:  # registration is not what is measured
             response = await client.post(
@@ -155,12 +183,23 @@ async def _upload_all(url: str, agents: list[Agent], concurrency: int) -> dict[s
                 if response.status_code != 200:
                     errors.append(f"{response.status_code}: {response.text[:200]}")
 
+        backend_cpu = _cpu_seconds(backend.pid)
+        generator_cpu = time.process_time()
         started = time.perf_counter()
         await asyncio.gather(*(run(agent) for agent in agents))
         elapsed = time.perf_counter() - started
+        generator_cpu = time.process_time() - generator_cpu
+        backend_after = _cpu_seconds(backend.pid)
     if errors:
         raise SystemExit(f"{len(errors)} uploads failed, first: {errors[0]}")
-    return {"elapsed": elapsed, "latencies": sorted(latencies)}
+    return {
+        "elapsed": elapsed,
+        "latencies": sorted(latencies),
+        "backend_cpu_s": None
+        if backend_cpu is None or backend_after is None
+        else round(backend_after - backend_cpu, 2),
+        "generator_cpu_s": round(generator_cpu, 2),
+    }
 
 
 def _percentile(ordered: list[float], fraction: float) -> float:
@@ -170,8 +209,8 @@ def _percentile(ordered: list[float], fraction: float) -> float:
 def measure(url: str, agents: list[Agent], concurrency: int, workdir: Path) -> dict[str, Any]:
     """Prepare the database, start the backend, upload every agent's chain; the figures."""
     _prepare_database(url, agents)
-    with _backend(url, workdir) as backend_url:
-        result = asyncio.run(_upload_all(backend_url, agents, concurrency))
+    with _backend(url, workdir) as backend:
+        result = asyncio.run(_upload_all(backend, agents, concurrency))
     total = sum(agent.records for agent in agents)
     latencies = result["latencies"]
     return {
@@ -182,6 +221,8 @@ def measure(url: str, agents: list[Agent], concurrency: int, workdir: Path) -> d
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
         "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
         "max_ms": round(latencies[-1] * 1000, 1),
+        "backend_cpu_s": result["backend_cpu_s"],
+        "generator_cpu_s": result["generator_cpu_s"],
     }
 
 
@@ -216,7 +257,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench audit")
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--records-per-agent", type=int, default=100)
-    parser.add_argument("--batch", type=int, default=50, help="records per upload batch")
+    parser.add_argument(
+        "--batch", type=int, default=BATCH, help="records per upload batch (the uploader's)"
+    )
     parser.add_argument("--concurrency", type=int, default=4, help="uploads in flight at once")
     parser.add_argument(
         "--databases", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql"

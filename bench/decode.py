@@ -4,13 +4,13 @@ Payloads are real wire bytes of the stand-ins (fetched in-process through httpx'
 transport, no sockets), repeated until about ``--mb`` MB per format:
 
 - json: Zendesk incremental-export pages (100 tickets, users and groups sideloaded) and each
-  ticket's comments, through the Zendesk adapter's path: ``json.loads`` as its client does, then
-  ``mapping.map_page``. Bare parser: ``orjson.loads`` of the same bytes.
+  ticket's comments, through the Zendesk adapter's path: its client's ``load_json`` (orjson),
+  then ``mapping.map_page``. Bare parser: ``orjson.loads`` of the same bytes.
 - xml: osTicket GBK list pages through ``OsTicketAdapter._decode_batch`` (hardened parse,
   ``read_ticket``, ``mapping.to_ticket``). Bare parser: lxml's hardened parser (no entities, no
   DTD, no network) building the tree from the same bytes.
 - csv: one Freshdesk-format export file through ``CsvExportAdapter._parse`` (``read_rows`` +
-  ``map_row``). Bare parser: decoding the bytes and ``csv.reader`` over every row.
+  ``RowMapper``). Bare parser: decoding the bytes and ``csv.reader`` over every row.
 
 Times are CPU seconds of this process (``time.process_time``), best of ``--runs``, so other
 work on a shared machine does not count. ``overhead_vs_parser`` is the bare parser's rate
@@ -43,7 +43,7 @@ from adapters.csv_export.adapter import CsvExportAdapter
 from adapters.osticket.adapter import OsTicketAdapter
 from adapters.osticket.client import Payload
 from adapters.zendesk import mapping as zendesk_mapping
-from adapters.zendesk.client import items
+from adapters.zendesk.client import items, load_json
 from sandbox import dataset
 from sandbox.csv_export import CsvExportStandIn
 from sandbox.osticket import DEMO_PASSWORD, DEMO_USERNAME, OsTicketStandIn
@@ -122,15 +122,15 @@ def zendesk_corpus(target: int) -> Corpus:
 
 
 def zendesk_decode(corpus: Corpus) -> int:
-    """The Zendesk adapter's decoding path (client ``json.loads`` + ``map_page``)."""
+    """The Zendesk adapter's decoding path (client ``load_json`` + ``map_page``)."""
     mapped = 0
     for page_bytes, comment_bodies in corpus.payloads:
-        page = json.loads(page_bytes)
+        page = load_json(page_bytes)
         raw_tickets = items(page, "tickets")
         users = items(page, "users")
         comments: dict[str, list[Any]] = {}
         for raw, body_bytes in zip(raw_tickets, comment_bodies, strict=True):
-            body = json.loads(body_bytes)
+            body = load_json(body_bytes)
             comments[zendesk_mapping.record_id(raw) or ""] = items(body, "comments")
             users.extend(items(body, "users"))
         tickets, _bad = zendesk_mapping.map_page(
@@ -221,7 +221,7 @@ def export_corpus(target: int) -> Corpus:
 
 
 def export_decode(corpus: Corpus) -> int:
-    """The csv adapter's file parsing (``read_rows`` + ``map_row``, latest row per ticket)."""
+    """The csv adapter's file parsing (``read_rows`` + ``RowMapper``, latest row per ticket)."""
     adapter = CsvExportAdapter(_context("csv", {"folder": "."}))
     mapped = 0
     for data in corpus.payloads:

@@ -9,6 +9,8 @@ per page as the sync engine writes them:
 - ``rows_per_s``: the cache's upsert (``repo.upsert_ticket_rows``) from domain objects;
 - ``indexed_rows_per_s``: the whole path until the tickets are searchable
   (``repo.store_pull``: upsert + search index + cursor);
+
+both through ``CacheWriter`` (the sync engine's single writer and its tuned connection);
 - ``row_trigger_rows_per_s``: for comparison, the raw rows with FTS triggers firing row by row
   (normalization as a SQL function, no facets, no doc map: an optimistic bound for triggers).
 
@@ -28,7 +30,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from app.cache import open_cache, repo, search
+from app.cache import CacheWriter, open_cache, repo, search
 from app.cache.types import to_micros
 from app.domain import Message, MessageKind, Person, Priority, Status, Ticket, TicketKey
 from sandbox import dataset
@@ -144,16 +146,17 @@ def raw_seconds(path: Path, tickets: list[Ticket], now: datetime, page: int | No
 def cache_seconds(
     path: Path, tickets: list[Ticket], now: datetime, page: int, index: bool
 ) -> float:
-    """The cache's own write path, one transaction per page."""
+    """The cache's own write path (the sync engine's single writer), one transaction per page."""
     cache = open_cache(path)
+    writer = CacheWriter(cache)
     began = time.perf_counter()
     for chunk in _pages(tickets, page):
-        with cache.engine.begin() as conn:
-            if index:
-                repo.store_pull(conn, chunk[0].key.system_id, chunk, [], "c", now, True)
-            else:
-                repo.upsert_ticket_rows(conn, chunk, now)
+        if index:
+            writer.run_sync(repo.store_pull, chunk[0].key.system_id, chunk, [], "c", now, True)
+        else:
+            writer.run_sync(repo.upsert_ticket_rows, chunk, now)
     elapsed = time.perf_counter() - began
+    writer.close()
     with cache.engine.connect() as conn:
         found = search.search(conn, "退款").total if index else None
     cache.close()

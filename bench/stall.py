@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import traceback
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -45,19 +49,74 @@ class GapMonitor:
     def __init__(self) -> None:
         self.gaps: list[float] = []
         self.running = True
+        self.beat = time.perf_counter()
 
     async def run(self) -> None:
         while self.running:
             started = time.perf_counter()
             await asyncio.sleep(TICK_S)
-            self.gaps.append((time.perf_counter() - started - TICK_S) * 1000)
+            self.beat = now = time.perf_counter()
+            self.gaps.append((now - started - TICK_S) * 1000)
 
 
-async def _session(connection: dict[str, Any], home: Path, tickets: int) -> dict[str, Any]:
+class StallTracer(threading.Thread):
+    """``--trace``: a watchdog thread that, while the loop's heartbeat is late by more than
+    ``threshold_ms``, samples the loop thread's stack every millisecond; the stacks seen most
+    often in long gaps are where the loop was stuck (printed to stderr at the end)."""
+
+    def __init__(self, monitor: GapMonitor, threshold_ms: float = 25.0) -> None:
+        super().__init__(daemon=True, name="stall-tracer")
+        self._monitor = monitor
+        self._threshold_s = threshold_ms / 1000
+        self._loop_thread = threading.get_ident()
+        self.samples: Counter[tuple[str, ...]] = Counter()
+        self.others: Counter[str] = Counter()
+        self.collections: list[tuple[int, float]] = []  # (generation, ms) of each slow GC pass
+        self._gc_started = 0.0
+        self.running = True
+        gc.callbacks.append(self._gc)
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        elif (spent := (time.perf_counter() - self._gc_started) * 1000) > 5:
+            self.collections.append((info["generation"], spent))
+
+    def run(self) -> None:
+        while self.running:
+            time.sleep(0.001)
+            if time.perf_counter() - self._monitor.beat < self._threshold_s:
+                continue
+            frames = sys._current_frames()
+            frame = frames.get(self._loop_thread)
+            if frame is not None:
+                stack = traceback.extract_stack(frame)[-14:]
+                self.samples[tuple(f"{f.filename}:{f.lineno} {f.name}" for f in stack)] += 1
+            for ident, other in frames.items():  # who else was running Python meanwhile
+                if ident not in (self._loop_thread, threading.get_ident()):
+                    top = traceback.extract_stack(other)[-3:]
+                    self.others[" < ".join(f"{f.name}:{f.lineno}" for f in reversed(top))] += 1
+
+    def report(self, top: int = 12) -> None:
+        """The most frequent stuck stacks, one millisecond per sample."""
+        for stack, hits in self.samples.most_common(top):
+            sys.stderr.write(f"--- {hits} ms\n    " + "\n    ".join(stack) + "\n")
+        for where, hits in self.others.most_common(top):
+            sys.stderr.write(f"other thread {hits}: {where}\n")
+        gc.callbacks.remove(self._gc)
+        slow = sorted(self.collections, key=lambda c: -c[1])[:top]
+        sys.stderr.write(f"garbage collections over 5 ms: {len(self.collections)}; longest: ")
+        sys.stderr.write(", ".join(f"gen{g} {ms:.0f} ms" for g, ms in slow) + "\n")
+
+
+async def _session(
+    connection: dict[str, Any], home: Path, tickets: int, trace: bool = False
+) -> dict[str, Any]:
     from app.cache import open_cache, queries
     from app.config import SETTINGS, Config, SystemEntry
     from app.runtime import Workstation
     from app.secrets import SecretStore
+    from ui.main import settle_heap
     from ui.views.main_window import MainWindow
 
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="parse")
@@ -76,8 +135,12 @@ async def _session(connection: dict[str, Any], home: Path, tickets: int) -> dict
     )
     window = MainWindow(ws)
     window.show()
+    settle_heap()  # as ui.main does once the window and the core are up
     monitor = GapMonitor()
     sampler = asyncio.create_task(monitor.run())
+    tracer = StallTracer(monitor)
+    if trace:
+        tracer.start()
     started = time.perf_counter()
     ws.start()
     failures = await ws.sync.wait_first_sync(1800)
@@ -85,6 +148,10 @@ async def _session(connection: dict[str, Any], home: Path, tickets: int) -> dict
     await asyncio.sleep(0.5)  # the window's debounced refresh of the last pages
     monitor.running = False
     await sampler
+    tracer.running = False
+    if trace:
+        tracer.join()
+        tracer.report()
     with ws.cache.engine.connect() as conn:
         cached = queries.ticket_count(conn)
     rows = window.inbox_model.rowCount()
@@ -106,7 +173,7 @@ async def _session(connection: dict[str, Any], home: Path, tickets: int) -> dict
     }
 
 
-def _measure(tickets: int) -> dict[str, Any]:
+def _measure(tickets: int, trace: bool = False) -> dict[str, Any]:
     import qasync
 
     from ui.main import application
@@ -117,7 +184,7 @@ def _measure(tickets: int) -> dict[str, Any]:
     child, connection = _serve(tickets)
     try:
         with TemporaryDirectory(prefix="tabless-stall-") as home:
-            result: dict[str, Any] = qasync.run(_session(connection, Path(home), tickets))
+            result: dict[str, Any] = qasync.run(_session(connection, Path(home), tickets, trace))
     finally:
         assert child.stdin is not None
         child.stdin.close()
@@ -130,12 +197,15 @@ def main(argv: list[str]) -> int:
     """Print the figures; the last line is one JSON object."""
     parser = argparse.ArgumentParser(prog="python -m bench stall")
     parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument(
+        "--trace", action="store_true", help="print the loop's stack during long gaps (stderr)"
+    )
     args = parser.parse_args(argv)
     command = with_keyring([sys.executable, "-m", "bench", "stall", *argv])
     if command[0] != sys.executable and not os.environ.get(REEXEC):
         os.environ[REEXEC] = "1"  # a keyring session is needed for the system's secret
         return subprocess.run(command, check=False).returncode
-    figures = _measure(args.tickets)
+    figures = _measure(args.tickets, args.trace)
     for key, value in figures.items():
         print(f"{key}: {value}")
     print(json.dumps(figures))

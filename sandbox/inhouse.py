@@ -16,8 +16,9 @@ csv      ``page``/``per_page`` (CSV)    API key header        naive UTC ``d.m.Y 
 ======== ============================== ===================== ======================== ==========
 
 ``auth=`` overrides the style's auth: ``api_key_header``, ``api_key_query``, ``basic``,
-``bearer``, ``jwt`` (HS256, issuer ``tabless``) or ``oauth2`` (client credentials at
-``POST /oauth/token``).
+``bearer``, ``jwt`` (HS256, issuer ``tabless``), ``oauth2`` (client credentials at
+``POST /oauth/token``) or ``oauth2_code`` (browser sign-in with PKCE and rotating refresh tokens,
+:class:`sandbox.oauth.AuthorizationServer` as ``self.oauth``).
 
 Endpoints (every style):
 
@@ -31,12 +32,24 @@ Endpoints (every style):
   ``{"message": {"id": …}}`` / ``<result id="…"/>``; ``PUT /api/tickets/{id}/status`` with
   ``state``. An ``Idempotency-Key`` header replays the first answer.
 
+Change notices (every style; same auth as the API), so each push path of the sync engine is tested:
+
+- ``GET /api/events``: Server-Sent Events, one ``event: changed`` (``data: {"version": N}``) per
+  change, a ``: keep-alive`` comment every ``heartbeat_s``.
+- ``GET /api/changes?after=N&timeout=S``: long-poll; answers ``{"version": M}`` as soon as the
+  version passes ``N`` or after ``S`` seconds (at most 30) with the unchanged version.
+- ``WS /api/ws``: a websocket sending ``{"type": "changed", "version": N}`` per change.
+
+``GET /api/tickets`` carries ``ETag`` and ``Last-Modified`` and answers ``304`` to a matching
+``If-None-Match`` (or, without one, an ``If-Modified-Since`` not older than the last change).
+
 Native statuses: NEW OPEN WAITING HOLD RESOLVED CLOSED; priorities P1 (urgent) … P4 (low).
 Test helpers: :meth:`update_ticket`, :meth:`add_message`, :meth:`delete_ticket`, :meth:`corrupt`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
 import io
@@ -45,8 +58,11 @@ import random
 import secrets
 import threading
 import time
+import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -55,13 +71,15 @@ from zoneinfo import ZoneInfo
 import jwt
 from lxml import etree
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from sandbox.dataset import AGENTS, Entry, SeedTicket, by_system
 from sandbox.faults import FaultMiddleware, FaultPlan
+from sandbox.oauth import AuthorizationServer
 
 ID_OFFSET = 100_000
 EXAMPLES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "declarative"
@@ -93,7 +111,7 @@ STYLE_AUTH = {
     "csv": "api_key_header",
 }
 STYLES = tuple(STYLE_AUTH)
-AUTHS = ("api_key_header", "api_key_query", "basic", "bearer", "jwt", "oauth2")
+AUTHS = ("api_key_header", "api_key_query", "basic", "bearer", "jwt", "oauth2", "oauth2_code")
 XML_TIME = "%Y/%m/%d %H:%M:%S"
 CSV_TIME = "%d.%m.%Y %H:%M:%S"
 CSV_TICKET = (
@@ -115,6 +133,8 @@ CSV_TICKET = (
 )
 CSV_MESSAGE = ("Id", "Author", "Author Email", "Text", "Internal", "Created")
 NAIVE_TIME = "%Y-%m-%d %H:%M:%S"
+PUSH_TICK_S = 0.05  # how often an open change channel looks at the version
+LONG_POLL_MAX_S = 30.0
 FOLLOW_UPS = ("请问现在处理得怎么样了？", "Any update on this?", "我刚才又试了一次，还是不行。")
 
 
@@ -205,6 +225,7 @@ class InhouseStandIn:
         auth: str | None = None,
         per_page: int = 25,
         clock: Any = None,
+        heartbeat_s: float = 15.0,
     ) -> None:
         if style not in STYLES:
             raise ValueError(f"unknown style {style!r}; one of {', '.join(STYLES)}")
@@ -225,7 +246,13 @@ class InhouseStandIn:
         self._tokens: dict[str, float] = {}
         self._idempotent: dict[str, tuple[int, bytes, str]] = {}
         self.requests: list[str] = []  # "GET /api/tickets?page=2" — what the API was asked
+        self.version = 0  # moves on with every change; what the change channels announce
+        self.heartbeat_s = heartbeat_s
+        self.not_modified = 0  # 304 answers sent
+        self.push_open = 0  # change channels (SSE, long-poll, websocket) open right now
+        self._push_epoch = 0  # drop_push() ends every open channel
         self.plan = FaultPlan()
+        self.oauth = AuthorizationServer(client_id=DEMO_CLIENT_ID, auto_consent="approve")
         routes = [
             Route("/oauth/token", self._token, methods=["POST"]),
             Route("/api/tickets", self._list, methods=["GET"]),
@@ -234,6 +261,10 @@ class InhouseStandIn:
             Route("/api/tickets/{ticket_id:int}/replies", self._reply, methods=["POST"]),
             Route("/api/tickets/{ticket_id:int}/notes", self._note, methods=["POST"]),
             Route("/api/tickets/{ticket_id:int}/status", self._status, methods=["PUT"]),
+            Route("/api/events", self._events, methods=["GET"]),
+            Route("/api/changes", self._changes, methods=["GET"]),
+            WebSocketRoute("/api/ws", self._websocket),
+            *self.oauth.routes(),  # oauth2_code: /oauth/authorizations/new, /oauth/tokens
         ]
         self.app: ASGIApp = FaultMiddleware(Starlette(routes=routes), self.plan)
 
@@ -261,6 +292,7 @@ class InhouseStandIn:
             "bearer": {"token": DEMO_TOKEN},
             "jwt": {"jwt_key": DEMO_JWT_KEY},
             "oauth2": {"client_secret": DEMO_CLIENT_SECRET},
+            "oauth2_code": {},  # signed in through the browser; the tokens come from there
         }[self.auth]
 
     def simulate_activity(self, rng: random.Random) -> None:
@@ -357,6 +389,10 @@ class InhouseStandIn:
         with self._lock:
             self.tickets[ticket_id].overrides[field_name] = raw
 
+    def drop_push(self) -> None:
+        """End every open change channel, as a proxy or a restart would."""
+        self._push_epoch += 1
+
     def _new_id(self) -> int:
         self._next_id += 1
         return self._next_id
@@ -365,6 +401,7 @@ class InhouseStandIn:
         """Now, to the second, strictly after the previous change."""
         now = self._clock().astimezone(UTC).replace(microsecond=0)
         self._last = max(now, self._last + timedelta(seconds=1))
+        self.version += 1
         return self._last
 
     # --- wire formats ---------------------------------------------------------------------
@@ -542,8 +579,9 @@ class InhouseStandIn:
 
     # --- auth -----------------------------------------------------------------------------
 
-    def _denied(self, request: Request) -> Response | None:
-        self.requests.append(f"{request.method} {request.url.path}?{request.url.query}")
+    def _denied(self, request: HTTPConnection) -> Response | None:
+        method = request.scope.get("method", "WS")
+        self.requests.append(f"{method} {request.url.path}?{request.url.query}")
         header = request.headers.get("authorization", "")
         kind = self.auth
         ok = False
@@ -567,6 +605,8 @@ class InhouseStandIn:
                 ok = False
         elif kind == "oauth2" and header.startswith("Bearer "):
             ok = self._tokens.get(header[7:], 0.0) > time.monotonic()
+        elif kind == "oauth2_code" and header.startswith("Bearer "):
+            ok = self.oauth.access_token(header[7:]) is not None
         if ok:
             return None
         challenge = {"WWW-Authenticate": 'Basic realm="inhouse"'} if kind == "basic" else None
@@ -597,10 +637,113 @@ class InhouseStandIn:
             return denied
         try:
             with self._lock:
+                validators = self._validators(request)
+                if self._fresh(request, validators):
+                    self.not_modified += 1
+                    return Response(status_code=304, headers=validators)
                 chosen = self._selection(request)
-                return self._page(request, chosen)
+                response = self._page(request, chosen)
+                response.headers.update(validators)
+                return response
         except (ValueError, KeyError):
             return self._error(400, "bad query parameter")
+
+    def _validators(self, request: Request) -> dict[str, str]:
+        """ETag (this query at this version) and Last-Modified (the last change)."""
+        query = zlib.crc32(str(request.url.query).encode())
+        return {
+            "ETag": f'W/"{self.version}-{query:08x}"',
+            "Last-Modified": format_datetime(self._last.astimezone(UTC), usegmt=True),
+        }
+
+    def _fresh(self, request: Request, validators: dict[str, str]) -> bool:
+        """True when the client's copy is current (RFC 9110 §13.1: If-None-Match first)."""
+        tags = request.headers.get("if-none-match")
+        if tags is not None:
+            return validators["ETag"] in [t.strip() for t in tags.split(",")] or tags == "*"
+        since = request.headers.get("if-modified-since")
+        if since is None:
+            return False
+        try:
+            return self._last <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False  # an unreadable date is ignored, as the RFC says
+
+    # --- change channels ------------------------------------------------------------------
+
+    async def _changes_after(self, version: int, timeout_s: float | None) -> AsyncIterator[int]:
+        """Each new version after ``version``; ends on timeout or :meth:`drop_push`."""
+        epoch = self._push_epoch
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout_s is None else loop.time() + timeout_s
+        self.push_open += 1
+        try:
+            while epoch == self._push_epoch and (deadline is None or loop.time() < deadline):
+                if self.version > version:
+                    version = self.version
+                    yield version
+                await asyncio.sleep(PUSH_TICK_S)
+        finally:
+            self.push_open -= 1
+
+    async def _events(self, request: Request) -> Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+
+        async def stream() -> AsyncIterator[str]:
+            yield f"retry: 1000\n: version {self.version}\n\n"
+            async for version in self._changes_after(self.version, None):
+                yield f'event: changed\ndata: {{"version": {version}}}\n\n'
+
+        async def with_heartbeat() -> AsyncIterator[str]:
+            channel = stream().__aiter__()
+            pending: asyncio.Task[str] | None = None
+            try:
+                while True:
+                    if pending is None:
+                        pending = asyncio.ensure_future(channel.__anext__())
+                    done, _ = await asyncio.wait({pending}, timeout=self.heartbeat_s)
+                    if not done:
+                        yield ": keep-alive\n\n"
+                        continue
+                    try:
+                        chunk = pending.result()
+                    except StopAsyncIteration:
+                        return
+                    pending = None
+                    yield chunk
+            finally:
+                if pending is not None:
+                    pending.cancel()
+
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        return StreamingResponse(with_heartbeat(), media_type="text/event-stream", headers=headers)
+
+    async def _changes(self, request: Request) -> Response:
+        if (denied := self._denied(request)) is not None:
+            return denied
+        try:
+            after = int(request.query_params.get("after", "-1"))
+            timeout_s = min(float(request.query_params.get("timeout", "25")), LONG_POLL_MAX_S)
+        except ValueError:
+            return self._error(400, "after and timeout must be numbers")
+        if after < 0 or self.version > after:
+            return JSONResponse({"version": self.version})
+        async for version in self._changes_after(after, timeout_s):
+            return JSONResponse({"version": version})
+        return JSONResponse({"version": self.version})  # timed out (or dropped): no change
+
+    async def _websocket(self, websocket: WebSocket) -> None:
+        if self._denied(websocket) is not None:
+            await websocket.close(code=1008)  # policy violation: the handshake is refused
+            return
+        await websocket.accept()
+        try:
+            async for version in self._changes_after(self.version, None):
+                await websocket.send_json({"type": "changed", "version": version})
+            await websocket.close(code=1012)  # service restart: the client reconnects
+        except WebSocketDisconnect:
+            return
 
     def _page(self, request: Request, chosen: list[InhouseTicket]) -> Response:
         query = request.query_params

@@ -1,7 +1,9 @@
 """Zendesk Support stand-in: the parts of the Support API v2 Tabless uses, in their wire shapes.
 
 - ``POST /oauth/tokens``: OAuth2 client-credentials grant (form or JSON, or HTTP Basic client
-  authentication); tokens expire after ``token_ttl_s``.
+  authentication); tokens expire after ``token_ttl_s``. The ``authorization_code`` (PKCE) and
+  rotating ``refresh_token`` grants and ``/oauth/authorizations/new`` come from
+  :class:`sandbox.oauth.AuthorizationServer` (``self.oauth``).
 - ``GET /api/v2/incremental/tickets/cursor.json``: cursor-based incremental ticket export with
   ``start_time`` or ``cursor``, ``per_page`` and ``include=users,groups`` sideloads.
 - ``GET /api/v2/tickets/{id}/comments.json``: offset pagination (``page``, ``per_page``,
@@ -45,6 +47,7 @@ from starlette.types import ASGIApp
 
 from sandbox.dataset import AGENTS, TOPICS_EN, TOPICS_ZH, Entry, SeedTicket, by_system
 from sandbox.faults import FaultMiddleware, FaultPlan
+from sandbox.oauth import AuthorizationServer
 
 DEMO_CLIENT_ID = "tabless_desktop"
 DEMO_CLIENT_SECRET = "zd-demo-secret-8c1f4e2a"
@@ -103,6 +106,9 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     return JSONResponse({"error": error, "error_description": description}, status_code=status)
 
 
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
 def _invalid(field: str, description: str, code: str = "InvalidValue") -> JSONResponse:
     return _error(
         422,
@@ -157,6 +163,8 @@ class ZendeskStandIn:
         self._lock = threading.RLock()
         self._tokens: dict[str, _Token] = {}
         self._idempotent: dict[str, _Stored] = {}
+        self._files: dict[str, bytes] = {}  # attachment content token -> bytes (uploaded ones)
+        self._uploads: dict[str, dict[str, Any]] = {}  # upload token -> attachment, until used
         self._users: dict[int, dict[str, Any]] = {}
         self._groups: dict[str, dict[str, Any]] = {}
         self._tickets: dict[int, dict[str, Any]] = {}
@@ -167,6 +175,14 @@ class ZendeskStandIn:
         self._last_ts = 0
         self._ids = itertools.count(7_000_000)  # comments, audits, attachments, new tickets
         self._seed(by_system(tickets, self.name))
+        # Authorization code + PKCE with rotating refresh tokens (Zendesk offers both).
+        self.oauth = AuthorizationServer(
+            client_id=client_id,
+            client_secret=client_secret,
+            scopes=SCOPES,
+            access_ttl_s=token_ttl_s,
+            clock=clock,
+        )
         self.app: ASGIApp = FaultMiddleware(self._starlette(), self.plan)
 
     # ----------------------------------------------------------------------------- seeding
@@ -299,8 +315,13 @@ class ZendeskStandIn:
             by_email[entry.author_email], entry.body, entry.public, entry.created_at, attachments
         )
 
-    def _attachment(self, file_name: str, content_type: str, size: int) -> dict[str, Any]:
+    def _attachment(
+        self, file_name: str, content_type: str, size: int, data: bytes | None = None
+    ) -> dict[str, Any]:
         attachment_id = next(self._ids)
+        token = secrets.token_hex(12)
+        if data is not None:
+            self._files[token] = data
         return {
             "id": attachment_id,
             "file_name": file_name,
@@ -309,7 +330,8 @@ class ZendeskStandIn:
             "inline": False,
             "deleted": False,
             "thumbnails": [],
-            "content_path": f"/attachments/token/{secrets.token_hex(12)}/?name={file_name}",
+            "content_path": f"/attachments/token/{token}/?name={file_name}",
+            "content_token": token,
         }
 
     def _comment(
@@ -478,13 +500,15 @@ class ZendeskStandIn:
     def _group_json(self, group: dict[str, Any], base: str) -> dict[str, Any]:
         return {"url": f"{base}/api/v2/groups/{group['id']}.json", **group}
 
+    @staticmethod
+    def _attachment_json(item: dict[str, Any], base: str) -> dict[str, Any]:
+        shown = {k: v for k, v in item.items() if k not in ("content_path", "content_token")}
+        shown["url"] = f"{base}/api/v2/attachments/{item['id']}.json"
+        shown["content_url"] = shown["mapped_content_url"] = base + item["content_path"]
+        return shown
+
     def _comment_json(self, comment: dict[str, Any], base: str) -> dict[str, Any]:
-        attachments = []
-        for item in comment["attachments"]:
-            shown = {k: v for k, v in item.items() if k != "content_path"}
-            shown["url"] = f"{base}/api/v2/attachments/{item['id']}.json"
-            shown["content_url"] = shown["mapped_content_url"] = base + item["content_path"]
-            attachments.append(shown)
+        attachments = [self._attachment_json(item, base) for item in comment["attachments"]]
         return {**comment, "attachments": attachments}
 
     def _sideloads(
@@ -520,6 +544,9 @@ class ZendeskStandIn:
                 methods=["GET"],
             ),
             Route("/api/v2/users/me.json", self._me, methods=["GET"]),
+            Route("/api/v2/uploads.json", self._upload, methods=["POST"]),
+            Route("/attachments/token/{token}/", self._content, methods=["GET"]),
+            *self.oauth.routes(token_endpoint=False),
         ]
 
         async def http_error(request: Request, exc: Exception) -> Response:
@@ -553,6 +580,9 @@ class ZendeskStandIn:
                 user = password = ""
             params.setdefault("client_id", user)
             params.setdefault("client_secret", password)
+        answer = self.oauth.token_grant(params)  # authorization_code and refresh_token
+        if answer is not None:
+            return answer
         if params.get("grant_type") != "client_credentials":
             return _oauth_error(
                 400, "unsupported_grant_type", "The authorization grant type is not supported."
@@ -588,7 +618,7 @@ class ZendeskStandIn:
         if scheme.lower() != "bearer" or not token:
             return JSONResponse({"error": "Couldn't authenticate you"}, status_code=401)
         with self._lock:
-            entry = self._tokens.get(token)
+            entry = self._tokens.get(token) or self.oauth.access_token(token)
             if entry is None or entry.expires_at <= self.clock():
                 self.tokens_rejected += 1
                 return JSONResponse(
@@ -749,6 +779,45 @@ class ZendeskStandIn:
                 {"user": self._user_json(self._users[API_USER_ID], self._base(request))}
             )
 
+    async def _upload(self, request: Request) -> Response:
+        """``POST /api/v2/uploads.json?filename=…``: the raw bytes become an attachment."""
+        if (denied := self._authorize(request, write=True)) is not None:
+            return denied
+        name = request.query_params.get("filename", "").strip()
+        if not name:
+            return _error(400, "InvalidValue", "filename is required")
+        data = await request.body()
+        if len(data) > MAX_UPLOAD_BYTES:
+            return _error(413, "PayloadTooLarge", "File size exceeds the 50 MB limit")
+        kind = request.headers.get("content-type", "application/binary")
+        with self._lock:
+            attachment = self._attachment(name, kind, len(data), data)
+            token = secrets.token_urlsafe(18)
+            self._uploads[token] = attachment
+            shown = self._attachment_json(attachment, self._base(request))
+        body = {"upload": {"token": token, "attachment": shown, "attachments": [shown]}}
+        return JSONResponse(body, status_code=201)
+
+    async def _content(self, request: Request) -> Response:
+        """An attachment's bytes (uploaded ones as sent; seeded ones filled to their size)."""
+        token = request.path_params["token"]
+        with self._lock:
+            data = self._files.get(token)
+            if data is None:
+                found = [
+                    a
+                    for comments in self._comments.values()
+                    for c in comments
+                    for a in c["attachments"]
+                    if a.get("content_token") == token
+                ]
+                if not found:
+                    return _error(404, "RecordNotFound", "Not found")
+                data = (b"%PDF-1.4 stand-in attachment\n" * (found[0]["size"] // 29 + 1))[
+                    : found[0]["size"]
+                ]
+        return Response(data, media_type="application/octet-stream")
+
     async def _update(self, request: Request) -> Response:
         if (denied := self._authorize(request, write=True)) is not None:
             return denied
@@ -775,6 +844,37 @@ class ZendeskStandIn:
                 response.headers["x-idempotency-lookup"] = "miss"
             return response
 
+    def _field_changes(
+        self, ticket: dict[str, Any], change: dict[str, Any]
+    ) -> tuple[dict[str, Any], JSONResponse | None]:
+        """Assignee (``assignee_id`` / ``assignee_email``) and tag (``tags``,
+        ``additional_tags``, ``remove_tags``) changes of an update, validated as Zendesk does."""
+        fields: dict[str, Any] = {}
+        if "assignee_email" in change:
+            email = str(change["assignee_email"] or "").lower()
+            found = [u for u in self._users.values() if u["email"].lower() == email]
+            if not found or found[0]["role"] == "end-user":
+                return fields, _invalid("assignee", "Assignee: is invalid")
+            fields["assignee_id"] = found[0]["id"]
+        elif "assignee_id" in change:
+            user = self._users.get(change["assignee_id"]) if change["assignee_id"] else None
+            if change["assignee_id"] is not None and (user is None or user["role"] == "end-user"):
+                return fields, _invalid("assignee", "Assignee: is invalid")
+            fields["assignee_id"] = change["assignee_id"]
+        tags = list(ticket["tags"])
+        if isinstance(change.get("tags"), list):
+            tags = [str(tag) for tag in change["tags"]]
+        for tag in change.get("additional_tags") or ():
+            if str(tag) not in tags:
+                tags.append(str(tag))
+        removed = {str(tag) for tag in change.get("remove_tags") or ()}
+        tags = [tag for tag in tags if tag not in removed]
+        if any(not tag or " " in tag for tag in tags):
+            return fields, _invalid("tags", "Tags: a tag cannot contain spaces")
+        if tags != ticket["tags"]:
+            fields["tags"] = tags
+        return fields, None
+
     def _apply_update(self, request: Request, raw: bytes) -> JSONResponse:
         try:
             payload = json.loads(raw)
@@ -800,6 +900,14 @@ class ZendeskStandIn:
             author_id = comment.get("author_id", API_USER_ID)
             if author_id not in self._users:
                 return _invalid("comment", f"Comment: author {author_id} does not exist")
+        fields, refused = self._field_changes(ticket, change)
+        if refused is not None:
+            return refused
+        tokens = comment.get("uploads") if isinstance(comment, dict) else None
+        if tokens is not None and (
+            not isinstance(tokens, list) or any(t not in self._uploads for t in tokens)
+        ):
+            return _invalid("comment", "Uploads: token is invalid or expired", "InvalidValue")
         events: list[dict[str, Any]] = []
         audit_id = next(self._ids)
         at = self._bump(ticket["id"])
@@ -810,6 +918,7 @@ class ZendeskStandIn:
                 str(comment["body"]),
                 bool(comment.get("public", True)),
                 at,
+                [self._uploads.pop(t) for t in tokens or ()],
                 channel="api",
             )
             created["audit_id"] = audit_id
@@ -829,6 +938,18 @@ class ZendeskStandIn:
                 }
             )
             ticket["status"] = status
+        for name, value in fields.items():
+            if value != ticket[name]:
+                events.append(
+                    {
+                        "id": next(self._ids),
+                        "type": "Change",
+                        "field_name": name,
+                        "value": value,
+                        "previous_value": ticket[name],
+                    }
+                )
+                ticket[name] = value
         audit = {
             "id": audit_id,
             "ticket_id": ticket["id"],

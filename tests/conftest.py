@@ -11,6 +11,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.register_assert_rewrite("adapters.testing")  # contract failures show their diffs
 
 
+@pytest.fixture(autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test (and what it spawns) keeps its data, config and outbox files in a scratch
+    folder, never in the user's real Tabless folders. Tests that need a given home set it."""
+    monkeypatch.setenv("TABLESS_HOME", str(tmp_path_factory.mktemp("home")))
+
+
 @pytest.fixture(scope="session")
 def seed_tickets():  # type: ignore[no-untyped-def]
     """The shared demo data set (deterministic)."""

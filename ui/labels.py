@@ -6,10 +6,14 @@ translated when shown, so a live language switch takes effect at once.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 from app.domain import Priority, Status
-from app.sync.health import Reason
+
+if TYPE_CHECKING:
+    from app.sync.health import Reason
 
 CONTEXT = "Labels"
 STATUS_TEXT = {
@@ -26,14 +30,14 @@ PRIORITY_TEXT = {
     Priority.HIGH: QT_TRANSLATE_NOOP("Labels", "High"),
     Priority.URGENT: QT_TRANSLATE_NOOP("Labels", "Urgent"),
 }
-REASON_TEXT = {
-    Reason.SYNCED: QT_TRANSLATE_NOOP("Labels", "Synced"),
-    Reason.FIRST_SYNC: QT_TRANSLATE_NOOP("Labels", "First sync in progress"),
-    Reason.SLOW: QT_TRANSLATE_NOOP("Labels", "Responding slowly"),
-    Reason.STALE: QT_TRANSLATE_NOOP("Labels", "Not synced for a while (stale)"),
-    Reason.UNREACHABLE: QT_TRANSLATE_NOOP("Labels", "Unreachable"),
-    Reason.AUTH: QT_TRANSLATE_NOOP("Labels", "Credentials rejected"),
-    Reason.ERROR: QT_TRANSLATE_NOOP("Labels", "Sync failed"),
+REASON_TEXT = {  # keyed by app.sync.health.Reason values (not imported: the first paint is light)
+    "synced": QT_TRANSLATE_NOOP("Labels", "Synced"),
+    "first_sync": QT_TRANSLATE_NOOP("Labels", "First sync in progress"),
+    "slow": QT_TRANSLATE_NOOP("Labels", "Responding slowly"),
+    "stale": QT_TRANSLATE_NOOP("Labels", "Not synced for a while (stale)"),
+    "unreachable": QT_TRANSLATE_NOOP("Labels", "Unreachable"),
+    "auth": QT_TRANSLATE_NOOP("Labels", "Credentials rejected"),
+    "error": QT_TRANSLATE_NOOP("Labels", "Sync failed"),
 }
 MESSAGE_TEXT = {
     "reply": QT_TRANSLATE_NOOP("Labels", "Reply"),
@@ -75,3 +79,14 @@ def reason_label(reason: Reason) -> str:
 def message_label(key: str) -> str:
     """Labels of conversation entries: reply, note, event, sending, failed."""
     return tr(str(MESSAGE_TEXT[key]))
+
+
+def size_label(size: int | None) -> str:
+    """A file size for people: ``512 B``, ``48.2 KB``, ``1.2 MB`` (``?`` when unknown)."""
+    if size is None:
+        return "?"
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -33,6 +34,28 @@ def _announce(enabled: bool, event: str, **fields: object) -> None:
     if enabled:
         sys.stdout.write(json.dumps({"event": event, "t": time.time(), **fields}) + "\n")
         sys.stdout.flush()
+
+
+HEAVY_MODULES = ("sqlalchemy", "alembic", "httpx", "lxml", "keyring", "adapters", "app.sync")
+"""What the first paint should not wait for (``inbox_painted`` reports which were loaded)."""
+
+
+def loaded_before_paint() -> list[str]:
+    """The :data:`HEAVY_MODULES` already imported."""
+    return [name for name in HEAVY_MODULES if name in sys.modules]
+
+
+GC_THRESHOLDS = (50_000, 20, 20)
+"""Young collections every 50,000 allocations instead of 700: a sync's parsed pages are
+short-lived, and each collection (every thread waits for it) also walks the pages in flight."""
+
+
+def settle_heap() -> None:
+    """Exempt everything built at start-up (modules, the window, the core) from garbage
+    collection: a full collection then walks only what was made since, instead of stalling the
+    loop for hundreds of milliseconds over a million long-lived objects during a large sync."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def application(argv: list[str] | None = None) -> QApplication:
@@ -82,7 +105,12 @@ async def _session(app: QApplication, options: RunOptions) -> int:
     window.translations = translations  # type: ignore[attr-defined]
     window.show()
     window.inbox.viewport().repaint()  # the cached inbox is painted before anything else loads
-    _announce(options.announce, "inbox_painted", rows=window.inbox_model.rowCount())
+    _announce(
+        options.announce,
+        "inbox_painted",
+        rows=window.inbox_model.rowCount(),
+        loaded=loaded_before_paint(),
+    )
     closed = asyncio.Event()
     app.setQuitOnLastWindowClosed(False)  # the session ends by itself after cleaning up
     window.closed.connect(closed.set)
@@ -97,6 +125,7 @@ async def _session(app: QApplication, options: RunOptions) -> int:
     window.inbox_model.rowsInserted.connect(first_ticket)
     first_ticket()  # the cached inbox is already on screen
     workstation.start()
+    settle_heap()
     code = 0
     try:
         if options.exit_after_sync:

@@ -30,11 +30,15 @@ class LatestOnly(QObject):
         super().__init__(parent)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ui-worker")
         self.generation = 0
+        self._shut = False
 
     def start(self, function: Callable[[], Any]) -> int:
-        """Run ``function()`` on the worker; returns its generation."""
+        """Run ``function()`` on the worker; returns its generation (after :meth:`shutdown`:
+        nothing runs — a late refresh of a closed window is not an error)."""
         self.generation += 1
         generation = self.generation
+        if self._shut:
+            return generation
 
         def run() -> None:
             if generation != self.generation:
@@ -54,9 +58,14 @@ class LatestOnly(QObject):
             with contextlib.suppress(RuntimeError):  # the receiver is gone (window closed)
                 signal.emit(generation, payload)
 
+    def cancel(self) -> None:
+        """Drop the result of the task that is running or queued."""
+        self.generation += 1
+
     def shutdown(self) -> None:
         """Drop queued work and let the running task finish."""
         self.generation += 1
+        self._shut = True
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 

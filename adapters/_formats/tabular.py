@@ -7,7 +7,9 @@ keys are looked up case- and whitespace-insensitively) and reports every problem
 - Text is decoded by :func:`adapters._formats.text.decode_bytes` (declared charset, then BOM,
   then UTF-8, then GB18030); a byte that fits none is reported with its line.
 - Records may span lines (quoted cells with CR LF, LF or CR inside); line ends inside cells are
-  normalised to ``\\n``. ``Row.line`` is the physical line where the record starts (1-based).
+  normalised to ``\\n`` (once for the whole text: line ends outside cells only end records, so
+  this changes neither cells nor line numbers). ``Row.line`` is the physical line where the
+  record starts (1-based).
 - The delimiter is sniffed from the header line among comma, tab and semicolon when not given.
 - A ragged row (more or fewer cells than the header) raises ``RecordError`` — or, when
   ``on_bad_row`` is given, is handed to it and reading goes on with the next row.
@@ -88,6 +90,11 @@ class Row(Mapping[str, str]):
         self._cells = tuple(cells)
         self.line = line
 
+    @property
+    def cells(self) -> tuple[str, ...]:
+        """The cells in header order (for readers that resolved column positions once)."""
+        return self._cells
+
     def __getitem__(self, name: str) -> str:
         position = self.header.position(name)
         if position is None:
@@ -127,18 +134,35 @@ class RowReader(Iterator[Row]):
         self._context = context
         self._on_bad_row = on_bad_row
         self._reader = csv.reader(
-            io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=True
+            io.StringIO(_normalize_newlines(text), newline=""),
+            delimiter=delimiter,
+            quotechar='"',
+            strict=True,
         )
         self._last_line = 0
         first = self._next_record()
         self.header = Header(first[1] if first else (), context=context)
-        self._rows = self._iterate()
+        self._records = self._iterate()
+        self._rows = self._as_rows()
 
-    def __iter__(self) -> RowReader:
-        return self
+    def __iter__(self) -> Iterator[Row]:
+        return self._rows  # the generator itself: one frame less per row in a ``for`` loop
 
     def __next__(self) -> Row:
         return next(self._rows)
+
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        """The remaining data rows as ``(line, cells)``, without building :class:`Row` objects.
+
+        For readers that resolved their column positions once (``Header.position``); rows and
+        records come from the same stream, so each data row is seen once either way.
+        """
+        return self._records
+
+    def _as_rows(self) -> Iterator[Row]:
+        header = self.header
+        for line, cells in self._records:
+            yield Row(header, cells, line)
 
     def _next_record(self) -> tuple[int, list[str]] | None:
         """The next non-blank record and the line it starts on, or None at the end."""
@@ -149,26 +173,38 @@ class RowReader(Iterator[Row]):
             except StopIteration:
                 return None
             except csv.Error as exc:
-                raise DecodeError(
-                    f"{_where(self._context, start)}: malformed CSV ({exc})",
-                    self._context,
-                    details={"line": start, "end_line": self._reader.line_num},
-                ) from exc
+                raise self._malformed(start, exc) from exc
             self._last_line = self._reader.line_num
             if cells:
-                return start, [_normalize_newlines(cell) for cell in cells]
+                return start, cells
 
-    def _iterate(self) -> Iterator[Row]:
-        width = len(self.header)
-        while (record := self._next_record()) is not None:
-            line, cells = record
-            if len(cells) == width:
-                yield Row(self.header, cells, line)
-                continue
-            error = self._ragged(line, cells)
-            if self._on_bad_row is None:
-                raise error
-            self._on_bad_row(error)
+    def _malformed(self, start: int, exc: csv.Error) -> DecodeError:
+        return DecodeError(
+            f"{_where(self._context, start)}: malformed CSV ({exc})",
+            self._context,
+            details={"line": start, "end_line": self._reader.line_num},
+        )
+
+    def _iterate(self) -> Iterator[tuple[int, list[str]]]:
+        # ``_next_record`` inlined: this loop runs once per row of files of 100 000 rows.
+        header = self.header
+        width = len(header)
+        reader = self._reader
+        last = self._last_line
+        try:
+            for cells in reader:
+                start, last = last + 1, reader.line_num
+                if not cells:  # a blank line
+                    continue
+                if len(cells) == width:
+                    yield start, cells
+                else:
+                    error = self._ragged(start, cells)
+                    if self._on_bad_row is None:
+                        raise error
+                    self._on_bad_row(error)
+        except csv.Error as exc:
+            raise self._malformed(last + 1, exc) from exc
 
     def _ragged(self, line: int, cells: list[str]) -> RecordError:
         names = self.header.names
@@ -250,10 +286,10 @@ def sniff_delimiter(text: str, candidates: Sequence[str] = SNIFFED_DELIMITERS) -
     return max(candidates, key=lambda candidate: counts[candidate])
 
 
-def _normalize_newlines(cell: str) -> str:
-    if "\r" not in cell:
-        return cell
-    return cell.replace("\r\n", "\n").replace("\r", "\n")
+def _normalize_newlines(text: str) -> str:
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _line_of(data: bytes, offset: int | None) -> int | None:

@@ -29,7 +29,7 @@ from adapters._formats.tabular import read_rows
 from adapters.base import Adapter, AdapterContext, CheckResult, PullResult
 from adapters.csv_export.client import ExportFile, ExportFolder
 from adapters.csv_export.manifest import MANIFEST
-from adapters.csv_export.mapping import map_row, missing_columns, resolve_columns
+from adapters.csv_export.mapping import RowMapper, missing_columns, resolve_columns
 from app.domain import (
     AdapterError,
     ConfigError,
@@ -216,17 +216,18 @@ class CsvExportAdapter(Adapter):
                 details={"line": 1, "column": missing[0], "header": list(rows.header.names)},
             )
             return [], [error]
+        mapper = RowMapper(
+            rows.header,
+            columns,
+            system_id=self.system_id,
+            file=name,
+            naive_zone=self.context.naive_zone,
+        )
         latest: dict[str, Ticket] = {}
         try:
-            for row in rows:
+            for line, cells in rows.records():
                 try:
-                    ticket = map_row(
-                        row,
-                        columns,
-                        system_id=self.system_id,
-                        file=name,
-                        naive_zone=self.context.naive_zone,
-                    )
+                    ticket = mapper.map_cells(line, cells)
                 except RecordError as exc:
                     errors.append(exc)
                     continue

@@ -25,8 +25,9 @@ with the stable id ``<ticket id>-description``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 
 from adapters._formats.tabular import Header, Row
 from app.domain import (
@@ -40,7 +41,7 @@ from app.domain import (
     Ticket,
     TicketKey,
 )
-from app.timeutil import parse_timestamp, to_iso_z
+from app.timeutil import iso_z_of, parse_timestamp
 
 COLUMNS: Mapping[str, tuple[str, ...]] = {
     "id": ("Ticket ID", "Ticket Id", "ID"),
@@ -145,108 +146,151 @@ def map_row(
     file: str,
     naive_zone: str,
 ) -> Ticket:
-    """The ticket of one export row; ``RecordError`` naming file, line, column when it is bad."""
-    reader = _RowReader(row, columns, system_id=system_id, file=file, naive_zone=naive_zone)
-    external_id = reader.ticket_id()
-    created_at = reader.time("created")
-    updated_at = reader.time("updated")
-    status_text = reader.text("status")
-    if not status_text:
-        raise reader.error("status", "is empty")
-    requester = _person(
-        name=reader.text("name"),
-        email=reader.text("email"),
-        phone=reader.text("work_phone") or reader.text("mobile_phone"),
-        external_id=reader.text("contact_id"),
-    )
-    agent = reader.text("agent")
-    description = reader.text("description")
-    messages = (
-        (
-            Message(
-                external_id=f"{external_id}-description",
-                kind=MessageKind.REPLY,
-                body_text=description,
-                created_at=created_at,
-                author=requester,
-            ),
-        )
-        if description
-        else ()
-    )
-    extra = {key: value for key, column in _EXTRA_TEXT.items() if (value := reader.text(column))}
-    for key, column in _EXTRA_TIMES.items():
-        moment = reader.optional_time(column)
-        if moment is not None:
-            extra[key] = to_iso_z(moment)
-    if reader.text("work_phone") and reader.text("mobile_phone"):
-        extra["mobile_phone"] = reader.text("mobile_phone")
-    extra["export_file"] = file
-    return Ticket(
-        key=TicketKey(system_id, external_id),
-        subject=reader.text("subject"),
-        status=map_status(status_text),
-        native_status=status_text,
-        created_at=created_at,
-        updated_at=updated_at,
-        priority=map_priority(reader.text("priority")),
-        requester=requester,
-        assignee=Person(name=agent) if agent else None,
-        queue=reader.text("group") or None,
-        tags=_tags(reader.text("tags")),
-        messages=messages,
-        extra=extra,
-    )
+    """The ticket of one export row; ``RecordError`` naming file, line, column when it is bad.
+
+    For many rows of one file, build one :class:`RowMapper` instead.
+    """
+    mapper = RowMapper(row.header, columns, system_id=system_id, file=file, naive_zone=naive_zone)
+    return mapper.map(row)
 
 
-class _RowReader:
-    """Typed cell access for one row, raising ``RecordError`` with the row's context."""
+_KEYS = tuple(COLUMNS)
+_AT = {key: index for index, key in enumerate(_KEYS)}  # canonical key -> index in a row's values
+_EXTRA_TEXT_AT = tuple((extra, _AT[column]) for extra, column in _EXTRA_TEXT.items())
+_EXTRA_TIMES_AT = tuple((extra, column, _AT[column]) for extra, column in _EXTRA_TIMES.items())
+_REPLY = MessageKind.REPLY  # a global is cheaper than an enum lookup
+# ``RowMapper.map_cells`` unpacks a row's values by these positions of COLUMNS' keys.
+if _KEYS[:5] != ("id", "subject", "description", "status", "priority") or _KEYS[20:25] != (
+    "name",
+    "email",
+    "work_phone",
+    "mobile_phone",
+    "contact_id",
+):
+    raise RuntimeError("RowMapper expects COLUMNS in their documented order")
+_AGENT, _GROUP, _TAGS, _NAME, _CONTACT_ID = (
+    _AT[key] for key in ("agent", "group", "tags", "name", "contact_id")
+)
+
+
+class RowMapper:
+    """Maps the rows of one file: column positions are resolved once, from its header.
+
+    A row's cells are picked in canonical column order by one ``itemgetter`` (a column the file
+    lacks points at an empty cell added after the row's) and trimmed in one ``map``; fields are
+    then read by index, not through the header's case-insensitive lookup.
+    """
+
+    __slots__ = (
+        "_columns",
+        "_file",
+        "_naive_zone",
+        "_pick",
+        "_priorities",
+        "_statuses",
+        "_system_id",
+    )
 
     def __init__(
-        self, row: Row, columns: Columns, *, system_id: str, file: str, naive_zone: str
+        self, header: Header, columns: Columns, *, system_id: str, file: str, naive_zone: str
     ) -> None:
-        self.row = row
-        self.columns = columns
-        self.system_id = system_id
-        self.file = file
-        self.naive_zone = naive_zone
-        id_column = columns.get("id")
-        self.record_id = (row[id_column].strip() or None) if id_column else None
+        self._columns = columns
+        self._system_id = system_id
+        self._file = file
+        self._naive_zone = naive_zone
+        pad = len(header)  # index of the empty cell added after a row's cells
+        positions = [columns.get(key) for key in _KEYS]
+        self._pick = itemgetter(
+            *(pad if name is None else header.position(name) for name in positions)
+        )
+        # Statuses and priorities are small vocabularies: each spelling is read once per file.
+        self._statuses: dict[str, Status] = {}
+        self._priorities: dict[str, Priority | None] = {}
 
-    def text(self, key: str) -> str:
-        """The trimmed cell of canonical column ``key``; empty when the file lacks it."""
-        name = self.columns.get(key)
-        return self.row[name].strip() if name else ""
+    def map(self, row: Row) -> Ticket:
+        """The ticket of ``row``; ``RecordError`` naming file, line and column when it is bad."""
+        return self.map_cells(row.line, row.cells)
 
-    def ticket_id(self) -> str:
-        value = self.text("id")
-        if not _TICKET_ID.fullmatch(value) or int(value) == 0:
-            raise self.error("id", f"{value!r} is not a ticket number")
-        return str(int(value))
-
-    def time(self, key: str) -> datetime:
-        moment = self.optional_time(key)
-        if moment is None:
-            raise self.error(key, "is empty")
-        return moment
-
-    def optional_time(self, key: str) -> datetime | None:
-        value = self.text(key)
-        if not value:
-            return None
+    def map_cells(self, line: int, cells: Sequence[str]) -> Ticket:
+        """The ticket of the row at ``line`` with ``cells`` in header order (see ``map``)."""
+        v = list(map(str.strip, self._pick((*cells, ""))))
+        (ticket_no, subject, description, status_text, priority_text) = v[:5]
+        agent, group, tags = v[_AGENT], v[_GROUP], v[_TAGS]
+        name, email, work_phone, mobile_phone, contact_id = v[_NAME : _CONTACT_ID + 1]
+        if not _TICKET_ID.fullmatch(ticket_no) or int(ticket_no) == 0:
+            raise self._error(line, v, "id", f"{ticket_no!r} is not a ticket number")
+        external_id = str(int(ticket_no))
+        created_at = self._time(line, v, "created")
+        updated_at = self._time(line, v, "updated")
+        if not status_text:
+            raise self._error(line, v, "status", "is empty")
+        requester = _person(
+            name=name, email=email, phone=work_phone or mobile_phone, external_id=contact_id
+        )
+        messages = (
+            (Message(f"{external_id}-description", _REPLY, description, created_at, requester),)
+            if description
+            else ()
+        )
+        extra: dict[str, str] = {}
+        for key, at in _EXTRA_TEXT_AT:
+            if v[at]:
+                extra[key] = v[at]
+        for key, column, at in _EXTRA_TIMES_AT:
+            value = v[at]
+            if value:
+                try:
+                    extra[key] = iso_z_of(value, naive_zone=self._naive_zone)
+                except (ValueError, OverflowError):
+                    raise self._error(
+                        line, v, column, f"{value!r} is not a readable time"
+                    ) from None
+        if work_phone and mobile_phone:
+            extra["mobile_phone"] = mobile_phone
+        extra["export_file"] = self._file
+        status = self._statuses.get(status_text)
+        if status is None:
+            status = self._statuses[status_text] = map_status(status_text)
         try:
-            return parse_timestamp(value, naive_zone=self.naive_zone)
-        except ValueError:
-            raise self.error(key, f"{value!r} is not a readable time") from None
+            priority = self._priorities[priority_text]
+        except KeyError:
+            priority = self._priorities[priority_text] = map_priority(priority_text)
+        return Ticket(
+            key=TicketKey(self._system_id, external_id),
+            subject=subject,
+            status=status,
+            native_status=status_text,
+            created_at=created_at,
+            updated_at=updated_at,
+            priority=priority,
+            requester=requester,
+            assignee=Person(name=agent) if agent else None,
+            queue=group or None,
+            tags=_tags(tags),
+            messages=messages,
+            extra=extra,
+        )
 
-    def error(self, key: str, problem: str) -> RecordError:
-        column = self.columns.get(key, COLUMNS[key][0])
+    def _time(self, line: int, v: list[str], key: str) -> datetime:
+        value = v[_AT[key]]
+        if not value:
+            raise self._error(line, v, key, "is empty")
+        try:
+            return parse_timestamp(value, naive_zone=self._naive_zone)
+        except (ValueError, OverflowError):
+            raise self._error(line, v, key, f"{value!r} is not a readable time") from None
+
+    def _error(self, line: int, v: list[str], key: str, problem: str) -> RecordError:
+        column = self._columns.get(key, COLUMNS[key][0])
         return RecordError(
-            f"{self.file} line {self.row.line}: {column} {problem}",
+            f"{self._file} line {line}: {column} {problem}",
             ErrorContext(
-                system=self.system_id, stream=self.file, record_id=self.record_id, field=column
+                system=self._system_id,
+                stream=self._file,
+                record_id=v[_AT["id"]] or None,
+                field=column,
             ),
-            details={"line": self.row.line, "column": column},
+            details={"line": line, "column": column},
         )
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
+from adapters._delivery import bounded
 from adapters._http import HttpSettings
 from adapters.base import (
     ActionKind,
@@ -25,6 +26,7 @@ from adapters.base import (
     CheckResult,
     PullResult,
 )
+from adapters.declarative.auth import oauth_endpoints
 from adapters.declarative.client import DeclarativeClient
 from adapters.declarative.cursor import SyncCursor
 from adapters.declarative.loader import load_spec
@@ -41,26 +43,7 @@ from app.domain import (
     Ticket,
     UnreachableError,
 )
-
-MAX_CONCURRENCY = 8
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-async def _bounded(func: Callable[[T], Awaitable[R]], args: Iterable[T]) -> list[R]:
-    """``func`` over ``args`` with at most :data:`MAX_CONCURRENCY` in flight; first error wins."""
-    gate = asyncio.Semaphore(MAX_CONCURRENCY)
-
-    async def one(arg: T) -> R:
-        async with gate:
-            return await func(arg)
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(arg)) for arg in args]
-    except ExceptionGroup as failed:
-        raise failed.exceptions[0] from None
-    return [task.result() for task in tasks]
+from app.oauth_login import OAuthEndpoints
 
 
 def _reason(error: BaseException) -> str:
@@ -106,8 +89,17 @@ class DeclarativeAdapter(Adapter):
         self.__dict__["manifest"] = manifest_for(self.spec)
         self.mapper = Mapper(self.spec, system_id=context.system_id, naive_zone=context.naive_zone)
         self._client = DeclarativeClient(
-            self.spec, self.base_url, context.secret, system=context.system_id, http=http
+            self.spec,
+            self.base_url,
+            context.secret,
+            system=context.system_id,
+            http=http,
+            store_secret=context.store_secret,
         )
+
+    def oauth_endpoints(self) -> OAuthEndpoints | None:
+        """Where to sign in when the file's ``[auth]`` is ``oauth2_code`` (else None)."""
+        return oauth_endpoints(self.spec.auth, self.base_url)
 
     # ------------------------------------------------------------------------------ check
 
@@ -161,14 +153,18 @@ class DeclarativeAdapter(Adapter):
         position = SyncCursor.load(cursor, ctx)
         if self.spec.endpoints.list_.incremental is None:
             position.since, position.seen = None, set()  # no bookmark: every pass is full
+        first = not position.running
         page = await self._client.list_page(
-            position.page if position.running else None, self._since(position)
+            None if first else position.page, self._since(position), position.validators
         )
+        if page.not_modified:  # 304: nothing changed since the last pass
+            position.validators = page.validators
+            return PullResult(tickets=[], cursor=position.dump(), has_more=False)
         messages: dict[str, list[Any]] | None = None
         endpoint = self.spec.endpoints.messages
         if endpoint is not None and endpoint.path is not None:
             ids = [i for i in map(self.mapper.record_id, page.records) if i is not None]
-            messages = dict(await _bounded(self._messages, ids))
+            messages = dict(await bounded(self._messages, ids))
         tickets, quarantined = await asyncio.to_thread(self.mapper.page, page.records, messages)
         fresh: list[Ticket] = []
         for ticket in tickets:
@@ -177,13 +173,22 @@ class DeclarativeAdapter(Adapter):
                 continue
             position.observe(ticket.key.external_id, value)
             fresh.append(ticket)
+        if first and page.validators:
+            position.validators = page.validators
         position.advance(page.next_state)
         return PullResult(
             tickets=fresh,
             cursor=position.dump(),
             has_more=position.running,
             quarantined=[*page.bad_rows, *quarantined],
+            drift=self.mapper.drift.take(),
         )
+
+    def listen(self, cursor: str | None) -> AsyncIterator[None] | None:
+        """The file's ``[push]`` channel (SSE, long-poll or websocket); None without one."""
+        if self.spec.push is None:
+            return None
+        return self._client.listen(self.spec.push)
 
     # ---------------------------------------------------------------------------- perform
 

@@ -1,18 +1,26 @@
 """The auth a mapping file declares, as an ``httpx.Auth``; secrets are read from the keyring.
 
-JWT and OAuth2 client credentials reuse :mod:`adapters._auth`; the static kinds (API key in a
-header or the query, bearer token, Basic) are small ``httpx.Auth`` classes that read their secret
-on the first request, so a missing secret surfaces as ``SecretError`` from ``check()`` or
-``pull()``, never from the constructor.
+Every kind is built from :mod:`adapters._auth` (the one implementation of each): the static
+kinds read their secret on the first request, so a missing secret surfaces as ``SecretError``
+from ``check()`` or ``pull()``, never from the constructor. ``oauth2_code`` uses the tokens the
+browser sign-in stored and stores the rotated ones through ``store``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 
 import httpx
 
-from adapters._auth import ClientCredentialsAuth, JwtBearerAuth, basic_auth
+from adapters._auth import (
+    AuthorizationCodeAuth,
+    ClientCredentialsAuth,
+    HeaderAuth,
+    JwtBearerAuth,
+    LazyBasicAuth,
+    QueryKeyAuth,
+    bearer_auth,
+)
 from adapters.declarative.spec import (
     ApiKeyAuth,
     BasicAuth,
@@ -20,10 +28,13 @@ from adapters.declarative.spec import (
     JwtAuth,
     NoAuth,
     OAuth2Auth,
+    OAuth2CodeAuth,
 )
+from app.oauth_login import OAuthEndpoints
 
-AuthSpec = NoAuth | BasicAuth | ApiKeyAuth | BearerAuth | JwtAuth | OAuth2Auth
+AuthSpec = NoAuth | BasicAuth | ApiKeyAuth | BearerAuth | JwtAuth | OAuth2Auth | OAuth2CodeAuth
 SecretGetter = Callable[[str], str]
+TOKEN_AUTH = (OAuth2Auth, OAuth2CodeAuth)  # kinds whose token requests need their own client
 
 
 class _Once:
@@ -43,43 +54,23 @@ class _Once:
         return f"<secret {self._name}: redacted>"
 
 
-class HeaderAuth(httpx.Auth):
-    """Sends ``header: prefix + secret`` (API keys, static bearer tokens)."""
-
-    def __init__(self, header: str, secret: Callable[[], str], prefix: str = "") -> None:
-        self.header = header
-        self._secret = secret
-        self.prefix = prefix
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
-        request.headers[self.header] = self.prefix + self._secret()
-        yield request
+def _absolute(url: str, base_url: str) -> str:
+    return base_url.rstrip("/") + url if url.startswith("/") else url
 
 
-class QueryKeyAuth(httpx.Auth):
-    """Adds the API key as a query parameter (``?api_key=…``)."""
-
-    def __init__(self, param: str, secret: Callable[[], str]) -> None:
-        self.param = param
-        self._secret = secret
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
-        request.url = request.url.copy_merge_params({self.param: self._secret()})
-        yield request
+def oauth_endpoints(spec: AuthSpec, base_url: str) -> OAuthEndpoints | None:
+    """Where ``kind = "oauth2_code"`` signs in (None for the other kinds)."""
+    return _endpoints(spec, base_url) if isinstance(spec, OAuth2CodeAuth) else None
 
 
-class LazyBasicAuth(httpx.Auth):
-    """HTTP Basic through :func:`adapters._auth.basic_auth`, built on the first request."""
-
-    def __init__(self, username: str, password: Callable[[], str]) -> None:
-        self.username = username
-        self._password = password
-        self._auth: httpx.BasicAuth | None = None
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
-        if self._auth is None:
-            self._auth = basic_auth(self.username, self._password)
-        yield from self._auth.auth_flow(request)
+def _endpoints(spec: OAuth2CodeAuth, base_url: str) -> OAuthEndpoints:
+    return OAuthEndpoints(
+        authorize_url=_absolute(spec.authorize_url, base_url),
+        token_url=_absolute(spec.token_url, base_url),
+        client_id=spec.client_id,
+        scope=spec.scope,
+        client_secret_key=spec.secret,
+    )
 
 
 def build_auth(
@@ -89,10 +80,15 @@ def build_auth(
     base_url: str,
     system: str,
     token_client: Callable[[], httpx.AsyncClient] | None,
+    store: Callable[[str, str], None] | None = None,
 ) -> httpx.Auth | None:
     """The ``httpx.Auth`` for ``spec`` (None for ``kind = "none"``)."""
     if isinstance(spec, NoAuth):
         return None
+    if isinstance(spec, OAuth2CodeAuth):
+        return AuthorizationCodeAuth(
+            _endpoints(spec, base_url), secret, store=store, client=token_client, system=system
+        )
     value = _Once(secret, spec.secret)
     if isinstance(spec, BasicAuth):
         return LazyBasicAuth(spec.username, value)
@@ -101,7 +97,7 @@ def build_auth(
             return QueryKeyAuth(spec.query, value)
         return HeaderAuth(spec.header or "X-Api-Key", value, spec.prefix)
     if isinstance(spec, BearerAuth):
-        return HeaderAuth("Authorization", value, "Bearer ")
+        return bearer_auth(value)
     if isinstance(spec, JwtAuth):
         return JwtBearerAuth(
             value,
@@ -111,9 +107,11 @@ def build_auth(
             algorithm=spec.algorithm,
             lifetime_s=spec.lifetime_s,
         )
-    token_url = spec.token_url
-    if token_url.startswith("/"):
-        token_url = base_url.rstrip("/") + token_url
     return ClientCredentialsAuth(
-        token_url, spec.client_id, value, scope=spec.scope, client=token_client, system=system
+        _absolute(spec.token_url, base_url),
+        spec.client_id,
+        value,
+        scope=spec.scope,
+        client=token_client,
+        system=system,
     )

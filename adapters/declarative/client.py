@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +19,8 @@ import httpx
 
 from adapters._formats import tabular, xml
 from adapters._http import HttpSettings, build_client, request
-from adapters.declarative.auth import build_auth
+from adapters._push import long_poll_signals, sse_signals, websocket_signals
+from adapters.declarative.auth import TOKEN_AUTH, build_auth
 from adapters.declarative.select import compile_selector
 from adapters.declarative.spec import (
     ActionEndpoint,
@@ -28,16 +29,17 @@ from adapters.declarative.spec import (
     LinkHeaderPagination,
     NextLinkPagination,
     NoPagination,
-    OAuth2Auth,
     OffsetPagination,
     PagePagination,
     Pagination,
+    Push,
     Spec,
 )
 from app.domain import DecodeError, ErrorContext, RecordError
 
 PageState = dict[str, Any]
 MAX_MESSAGE_PAGES = 1000
+VALIDATORS = (("ETag", "If-None-Match"), ("Last-Modified", "If-Modified-Since"))
 
 
 @dataclass(slots=True)
@@ -47,6 +49,8 @@ class Page:
     records: list[Any]
     next_state: PageState | None
     bad_rows: list[RecordError] = field(default_factory=list)
+    validators: dict[str, str] = field(default_factory=dict)  # ETag / Last-Modified answered
+    not_modified: bool = False  # 304: nothing changed since ``validators`` were sent
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:
@@ -80,6 +84,7 @@ class DeclarativeClient:
         *,
         system: str,
         http: HttpSettings | None = None,
+        store_secret: Callable[[str, str], None] | None = None,
     ) -> None:
         self.spec = spec
         self.base_url = base_url.rstrip("/")
@@ -87,7 +92,7 @@ class DeclarativeClient:
         self.http = http or HttpSettings()
         self.format = spec.source.format
         self._token_client: httpx.AsyncClient | None = None
-        if isinstance(spec.auth, OAuth2Auth):  # the token request cannot go through its own auth
+        if isinstance(spec.auth, TOKEN_AUTH):  # the token request cannot go through its own auth
             self._token_client = build_client(
                 self.base_url, settings=replace(self.http, max_connections=1, max_keepalive=1)
             )
@@ -98,6 +103,7 @@ class DeclarativeClient:
             base_url=self.base_url,
             system=system,
             token_client=(lambda: token_client) if token_client is not None else None,
+            store=store_secret,
         )
         self._client = build_client(self.base_url, settings=self.http, auth=auth)
 
@@ -128,12 +134,24 @@ class DeclarativeClient:
             raise DecodeError(f"the response is not JSON: {exc}", ctx) from exc
 
     async def _get(
-        self, url: str, ctx: ErrorContext, params: Mapping[str, Any] | None = None
+        self,
+        url: str,
+        ctx: ErrorContext,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[httpx.Response, Any, list[RecordError]]:
         # params=None keeps a next-link's own query; an empty dict would wipe it (httpx)
         response = await request(
-            self._client, "GET", url, context=ctx, settings=self.http, params=params or None
+            self._client,
+            "GET",
+            url,
+            context=ctx,
+            settings=self.http,
+            params=params or None,
+            headers=headers or None,
         )
+        if response.status_code == 304:
+            return response, None, []
         root, bad = await asyncio.to_thread(self._decode, response, ctx)
         return response, root, bad
 
@@ -218,19 +236,36 @@ class DeclarativeClient:
         state: PageState | None,
         params: dict[str, Any],
         ctx: ErrorContext,
+        validators: Mapping[str, str] | None = None,
     ) -> Page:
         link, query = self._request_for(pagination, state, params)
-        response, root, bad = await self._get(link or path, ctx, query)
+        known = validators or {}
+        conditions = {ask: known[got] for got, ask in VALIDATORS if got in known}
+        response, root, bad = await self._get(link or path, ctx, query, conditions)
+        answered = {got: response.headers[got] for got, _ in VALIDATORS if got in response.headers}
+        if response.status_code == 304:
+            return Page([], None, validators=answered or dict(known), not_modified=True)
         found = self._records(root, records)
         next_state = self._next_state(pagination, state, response, root, len(found), ctx)
-        return Page(found, next_state, bad)
+        return Page(found, next_state, bad, validators=answered)
 
-    async def list_page(self, state: PageState | None, since: str | None) -> Page:
-        """One page of the ticket list after ``state`` (None: the first), changed ``since``."""
+    async def list_page(
+        self,
+        state: PageState | None,
+        since: str | None,
+        validators: Mapping[str, str] | None = None,
+    ) -> Page:
+        """One page of the ticket list after ``state`` (None: the first), changed ``since``.
+
+        ``validators`` (the ETag / Last-Modified of the last first page) make the request
+        conditional when the file sets ``conditional``; a ``304`` gives an empty page with
+        ``not_modified`` set.
+        """
         endpoint = self.spec.endpoints.list_
         params: dict[str, Any] = dict(endpoint.params)
         if since is not None and endpoint.incremental is not None:
             params[endpoint.incremental.param] = since
+        conditional = endpoint.conditional and state is None
         return await self._page(
             endpoint.path,
             endpoint.records,
@@ -238,7 +273,27 @@ class DeclarativeClient:
             state,
             params,
             self._ctx("tickets"),
+            validators if conditional else None,
         )
+
+    def listen(self, push: Push) -> AsyncIterator[None]:
+        """The change channel ``[push]`` declares, as signals (see :mod:`adapters._push`)."""
+        ctx = ErrorContext(system=self.system, stream="push", url=self.base_url + push.path)
+        if push.kind == "sse":
+            return sse_signals(
+                self._client, push.path, context=ctx, settings=self.http, event=push.event
+            )
+        if push.kind == "long_poll":
+            return long_poll_signals(
+                self._client,
+                push.path,
+                context=ctx,
+                settings=self.http,
+                param=push.param,
+                version_key=push.version_key,
+                wait_s=push.wait_s,
+            )
+        return websocket_signals(self._client, push.path, context=ctx, settings=self.http)
 
     async def messages(self, ticket_id: str) -> list[Any]:
         """Every message record of a ticket from the messages endpoint (all pages)."""

@@ -4,7 +4,8 @@
 pass) and ``seen`` the ids that had exactly that value, so an inclusive ``since`` query does not
 hand them back again. While a pass runs, ``page`` is where the list continues and ``mark`` /
 ``mark_ids`` collect the largest value seen so far; the bookmark moves only when the pass ends,
-so tickets changed during a pass are never skipped.
+so tickets changed during a pass are never skipped. ``validators`` are the ETag / Last-Modified
+of the last first page, sent back to make the next pass conditional.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class SyncCursor:
     page: dict[str, Any] | None = None
     mark: datetime | None = None
     mark_ids: set[str] = field(default_factory=set)
+    validators: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, text: str | None, context: ErrorContext) -> SyncCursor:
@@ -41,6 +43,9 @@ class SyncCursor:
             if not isinstance(data, dict) or data.get("v") != VERSION:
                 raise ValueError("unknown cursor version")
             page = data.get("page")
+            validators = data.get("validators") or {}
+            if not isinstance(validators, dict):
+                raise ValueError("validators must be an object")
             return cls(
                 since=parse_timestamp(data["since"]) if data.get("since") else None,
                 seen={str(i) for i in data.get("seen", [])},
@@ -48,6 +53,7 @@ class SyncCursor:
                 page=page if isinstance(page, dict) else None,
                 mark=parse_timestamp(data["mark"]) if data.get("mark") else None,
                 mark_ids={str(i) for i in data.get("mark_ids", [])},
+                validators={str(k): str(v) for k, v in validators.items()},
             )
         except (ValueError, TypeError, KeyError) as exc:
             raise DecodeError(f"the saved sync cursor is unreadable: {exc}", context) from exc
@@ -63,6 +69,7 @@ class SyncCursor:
                 "page": self.page,
                 "mark": to_iso_z(self.mark) if self.mark else None,
                 "mark_ids": sorted(self.mark_ids),
+                "validators": self.validators,
             },
             separators=(",", ":"),
             ensure_ascii=False,

@@ -25,6 +25,15 @@ MANIFEST = Manifest(
 )
 
 
+SECRET_TITLES = {
+    "basic": "Password",
+    "api_key": "API key",
+    "bearer": "Access token",
+    "jwt": "JWT signing key",
+    "oauth2": "OAuth client secret",
+}
+
+
 def manifest_for(spec: Spec) -> Manifest:
     """The manifest of an instance: reply, note and status only where the file has endpoints."""
     endpoints = spec.endpoints
@@ -37,10 +46,15 @@ def manifest_for(spec: Spec) -> Manifest:
         capabilities.add(Capability.INTERNAL_NOTE)
     if endpoints.status is not None:
         capabilities.add(Capability.STATUS)
+    config = MANIFEST.config
+    secret = getattr(spec.auth, "secret", None)  # the keyring entry the file names (forms ask)
+    if secret:
+        title = SECRET_TITLES.get(spec.auth.kind, "Secret")
+        config += (ConfigField(secret, str, title=title, secret=True),)
     return Manifest(
         name=NAME,
         version=VERSION,
         title=spec.source.title,
         capabilities=frozenset(capabilities),
-        config=MANIFEST.config,
+        config=config,
     )

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters._drift import DriftNotes
 from adapters.declarative.select import Selector, compile_selector
 from adapters.declarative.spec import PersonFields, Spec
 from app.domain import (
@@ -105,6 +106,7 @@ class Mapper:
         self.zone = spec.timestamps.zone or naive_zone
         self.time_format = spec.timestamps.format
         self.status_to_native = self._reverse_status()
+        self.drift = DriftNotes()  # values that fell back to a declared default
 
     def _reverse_status(self) -> dict[Status, str]:
         values: dict[Status, str] = {}
@@ -167,6 +169,7 @@ class Mapper:
         if native is not None and native in table.values:
             return Status(table.values[native])
         if table.default is not None:
+            self.drift.new_value(STREAM_TICKETS, "status", native, ctx.record_id)
             return Status(table.default)
         raise RecordError(
             f"status {native!r} is not in [status.values] and no [status].default is declared",
@@ -181,6 +184,7 @@ class Mapper:
         if native in table.values:
             return Priority(table.values[native])
         if table.default is not None:
+            self.drift.new_value(STREAM_TICKETS, "priority", native, ctx.record_id)
             return Priority(table.default)
         raise RecordError(
             f"priority {native!r} is not in [priority.values] and no [priority].default is "

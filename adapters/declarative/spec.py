@@ -123,11 +123,23 @@ class OAuth2Auth(_Model):
     scope: str | None = None
 
 
+class OAuth2CodeAuth(_Model):
+    """OAuth2 authorization code + PKCE: signed in through the browser (``tabless adapter
+    login``); the tokens live in the keyring. ``secret`` names a confidential client's secret."""
+
+    kind: Literal["oauth2_code"]
+    authorize_url: Name
+    token_url: Name
+    client_id: Name
+    scope: str | None = None
+    secret: Name | None = None
+
+
 Auth = Annotated[
-    NoAuth | BasicAuth | ApiKeyAuth | BearerAuth | JwtAuth | OAuth2Auth,
+    NoAuth | BasicAuth | ApiKeyAuth | BearerAuth | JwtAuth | OAuth2Auth | OAuth2CodeAuth,
     Field(discriminator="kind"),
 ]
-AUTH_KINDS = ("none", "basic", "api_key", "bearer", "jwt", "oauth2")
+AUTH_KINDS = ("none", "basic", "api_key", "bearer", "jwt", "oauth2", "oauth2_code")
 
 
 # --- pagination -------------------------------------------------------------------------------
@@ -199,11 +211,14 @@ class Incremental(_Model):
 
 
 class ListEndpoint(_Model):
+    """``conditional``: revalidate the first page with the ETag / Last-Modified last seen."""
+
     path: UrlPath
     records: Selector | None = None
     params: dict[str, Scalar] = {}
     pagination: Pagination = NoPagination(style="none")
     incremental: Incremental | None = None
+    conditional: bool = False
 
 
 class DetailEndpoint(_Model):
@@ -244,6 +259,21 @@ class Endpoints(_Model):
     reply: ActionEndpoint | None = None
     note: ActionEndpoint | None = None
     status: StatusEndpoint | None = None
+
+
+class Push(_Model):
+    """``[push]``: a change channel (``sse``, ``long_poll`` or ``websocket``) at ``path``.
+
+    Long-poll asks ``path?{param}=<version>`` and reads ``version_key`` (a top-level JSON key)
+    from the answer; SSE signals on ``event`` (any event when unset).
+    """
+
+    kind: Literal["sse", "long_poll", "websocket"]
+    path: UrlPath
+    event: Name | None = None
+    param: Name = "after"
+    version_key: Name = "version"
+    wait_s: Annotated[float, Field(gt=0, le=300)] = 25.0
 
 
 # --- field mappings ---------------------------------------------------------------------------
@@ -317,6 +347,7 @@ class Spec(_Model):
     source: Source = Source()
     auth: Auth = NoAuth(kind="none")
     endpoints: Endpoints
+    push: Push | None = None
     ticket: TicketFields
     message: MessageFields | None = None
     status: StatusMap

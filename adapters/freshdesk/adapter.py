@@ -23,16 +23,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeGuard
 
-import httpx
-
-from adapters._http import HttpSettings
+from adapters._delivery import bounded, outcome_after, post_once, put_value, ticket_number
+from adapters._http import (
+    HttpSettings,
+    base_url_setting,
+    error_text,
+    map_saved,
+    network_reason,
+    page_size_setting,
+    saved_error,
+    saved_json,
+)
 from adapters.base import (
     ActionKind,
     ActionOutcome,
@@ -43,16 +49,14 @@ from adapters.base import (
     PullResult,
 )
 from adapters.freshdesk import mapping
-from adapters.freshdesk.client import TICKETS_PATH, FreshdeskClient
+from adapters.freshdesk.client import TICKETS_PATH, FreshdeskClient, body_detail
 from adapters.freshdesk.manifest import DEFAULT_PAGE_SIZE, MANIFEST, MAX_PAGE_SIZE
 from app.domain import (
     AdapterError,
     AuthError,
-    ConfigError,
     DecodeError,
     ErrorContext,
     Person,
-    RateLimitedError,
     RemoteError,
     SecretError,
     Status,
@@ -61,61 +65,8 @@ from app.domain import (
 )
 from app.timeutil import parse_timestamp, to_iso_z
 
-MAX_CONCURRENCY = 8
 EPOCH = "1970-01-01T00:00:00Z"
-WRITE_ATTEMPTS = 3
-T = TypeVar("T")
-R = TypeVar("R")
 Seen = tuple[str, str, bool]  # ticket id, updated_at, deleted
-
-
-def _setting(context: AdapterContext, key: str) -> str:
-    value = context.settings.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"the setting {key!r} is missing", ErrorContext(system=context.system_id))
-    return value.strip()
-
-
-def _page_size(context: AdapterContext) -> int:
-    value = context.settings.get("page_size", DEFAULT_PAGE_SIZE)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
-        raise ConfigError(
-            f"page_size must be a number from 1 to {MAX_PAGE_SIZE}, not {value!r}",
-            ErrorContext(system=context.system_id),
-        )
-    return value
-
-
-def unreachable_reason(error: BaseException) -> str:
-    """Why a connection failed, in words: ``connection refused``, ``host not found``…"""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, httpx.TimeoutException | TimeoutError):
-            return "timed out"
-        if isinstance(seen, socket.gaierror):
-            return "host not found"
-        if isinstance(seen, ConnectionRefusedError) or "refused" in str(seen).lower():
-            return "connection refused"
-        if isinstance(seen, ssl.SSLError):
-            return f"TLS failed ({seen.reason or seen})"
-        seen = seen.__cause__ or seen.__context__
-    return str(error)
-
-
-async def _bounded(func: Callable[[T], Awaitable[R]], args: Iterable[T]) -> list[R]:
-    """``func`` over ``args`` with at most 8 in flight; the first failure is raised as itself."""
-    gate = asyncio.Semaphore(MAX_CONCURRENCY)
-
-    async def one(arg: T) -> R:
-        async with gate:
-            return await func(arg)
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(arg)) for arg in args]
-    except ExceptionGroup as failed:
-        raise failed.exceptions[0] from None
-    return [task.result() for task in tasks]
 
 
 def _later(a: str | None, b: str | None) -> str | None:
@@ -192,6 +143,57 @@ class Cursor:
         return _earlier(self.high, self.start)
 
 
+def _is_ticket(raw: object) -> TypeGuard[Mapping[str, Any]]:
+    return isinstance(raw, Mapping) and "subject" in raw and "status" in raw
+
+
+def _is_conversation(raw: object) -> TypeGuard[Mapping[str, Any]]:
+    return isinstance(raw, Mapping) and "ticket_id" in raw and "private" in raw
+
+
+@dataclass
+class _Saved:
+    """What saved Freshdesk answers hold, sorted by kind (``decode_saved``)."""
+
+    tickets: list[tuple[int, Any]] = field(default_factory=list)
+    conversations: dict[str, list[Any]] = field(default_factory=dict)
+    fields: list[Any] = field(default_factory=list)
+    agents: list[Any] = field(default_factory=list)
+
+    def read(self, part: int, body: object, system: str) -> None:
+        """Sort one saved body; a DecodeError naming ``part`` when it is none of the kinds."""
+        if isinstance(body, Mapping) and isinstance(body.get("results"), list):
+            body = body["results"]  # GET /api/v2/search/tickets
+        rows = body if isinstance(body, list) else [body]
+        if isinstance(body, Mapping) and ("errors" in body or "code" in body):
+            words, detail = error_text(body) or "an error", body_detail(body)
+            said = words if detail in ("", words) else f"{words}; {detail}"
+            raise saved_error(part, f"this is a Freshdesk error answer: {said}", system)
+        for raw in rows:
+            if _is_ticket(raw):
+                self.tickets.append((part, raw))
+                embedded = raw.get("conversations")
+                for item in embedded if isinstance(embedded, list) else ():
+                    self._conversation(item, mapping.record_id(raw))
+            elif _is_conversation(raw):
+                self._conversation(raw, None)
+            elif isinstance(raw, Mapping) and "choices" in raw and "name" in raw:
+                self.fields.append(raw)
+            elif isinstance(raw, Mapping) and isinstance(raw.get("contact"), Mapping):
+                self.agents.append(raw)
+            else:
+                raise saved_error(
+                    part,
+                    "not a Freshdesk ticket, ticket list, conversation list, ticket field list "
+                    "or agent list",
+                    system,
+                )
+
+    def _conversation(self, raw: Mapping[str, Any], ticket_id: str | None) -> None:
+        owner = ticket_id or mapping.record_id({"id": raw.get("ticket_id")})
+        self.conversations.setdefault(owner or "", []).append(raw)
+
+
 class FreshdeskAdapter(Adapter):
     """Freshdesk over its REST API v2 (API key as Basic-auth user name).
 
@@ -201,15 +203,40 @@ class FreshdeskAdapter(Adapter):
 
     manifest = MANIFEST
 
+    @classmethod
+    def decode_saved(cls, payloads: list[bytes], context: AdapterContext) -> list[Ticket]:
+        """Tickets in saved API v2 answers; no network.
+
+        Recognised by shape: a ticket list page (or a ``search/tickets`` answer), a ticket
+        (``include=conversations`` embeds its conversations), a ticket's conversations (joined
+        by their ``ticket_id``), the ticket fields (custom status names) and agents (assignees
+        and authors). An error answer or anything else is a ``DecodeError`` naming the body.
+        """
+        system = context.system_id
+        saved = _Saved()
+        for part, data in enumerate(payloads):
+            saved.read(part, saved_json(data, part, system), system)
+        labels = mapping.status_labels(saved.fields)
+        agents = mapping.agent_people(saved.agents)
+        return map_saved(
+            saved.tickets,
+            lambda raw, offset: mapping.map_ticket(
+                raw,
+                saved.conversations.get(mapping.record_id(raw) or "", ()),
+                agents,
+                labels,
+                system_id=system,
+                naive_zone=context.naive_zone,
+                offset=offset,
+            ),
+            mapping.record_id,
+            system,
+        )
+
     def __init__(self, context: AdapterContext, *, http: HttpSettings | None = None) -> None:
         super().__init__(context)
-        self.base_url = _setting(context, "base_url").rstrip("/")
-        if not self.base_url.startswith(("https://", "http://")):
-            raise ConfigError(
-                f"base_url must start with https:// (got {self.base_url!r})",
-                ErrorContext(system=context.system_id),
-            )
-        self.page_size = _page_size(context)
+        self.base_url = base_url_setting(context)
+        self.page_size = page_size_setting(context, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         self.http = http or HttpSettings()
         self._client = FreshdeskClient(
             self.base_url, lambda: context.secret("api_key"), system=context.system_id, http=http
@@ -229,9 +256,7 @@ class FreshdeskAdapter(Adapter):
             reason = "the API key was rejected" if "401" in exc.message else "access is forbidden"
             return CheckResult(False, f"{exc.message[:3]} — {reason}")
         except UnreachableError as exc:
-            return CheckResult(
-                False, f"cannot connect to {self.base_url}: {unreachable_reason(exc)}"
-            )
+            return CheckResult(False, f"cannot connect to {self.base_url}: {network_reason(exc)}")
         except SecretError as exc:
             return CheckResult(False, f"the API key is not available: {exc.message}")
         except AdapterError as exc:
@@ -298,7 +323,7 @@ class FreshdeskAdapter(Adapter):
             for raw in fresh
             if (ticket_id := mapping.record_id(raw)) is not None and raw.get("deleted") is not True
         ]
-        fetched = dict(await _bounded(self._conversations, live))
+        fetched = dict(await bounded(self._conversations, live))
         kept = [raw for raw in fresh if fetched.get(mapping.record_id(raw) or "", []) is not None]
         conversations = {k: v for k, v in fetched.items() if v is not None}
         tickets, quarantined = await asyncio.to_thread(
@@ -343,15 +368,7 @@ class FreshdeskAdapter(Adapter):
     # ---------------------------------------------------------------------------- perform
 
     def _ticket_id(self, external_id: str) -> str:
-        if not external_id.isdigit():
-            raise AdapterError(
-                f"{external_id!r} is not a Freshdesk ticket id",
-                ErrorContext(
-                    system=self.system_id, stream=mapping.STREAM_TICKETS, record_id=external_id
-                ),
-                code="invalid_action",
-            )
-        return external_id
+        return ticket_number(external_id, self.system_id, "a Freshdesk ticket id")
 
     async def fetch_ticket(self, external_id: str) -> Ticket:
         """One ticket's current remote state with all its conversations."""
@@ -393,50 +410,30 @@ class FreshdeskAdapter(Adapter):
         path = f"{TICKETS_PATH}/{ticket_id}/" + ("notes" if private else "reply")
         payload: dict[str, Any] = {"body": body, **({"private": True} if private else {})}
         ctx = self._client.ctx("conversations", ticket_id)
-        for attempt in range(WRITE_ATTEMPTS):
-            try:
-                created = await self._client.write("POST", path, payload, ctx)
-            except RateLimitedError as exc:  # refused, not processed: wait and try again
-                if attempt + 1 == WRITE_ATTEMPTS:
-                    raise
-                await asyncio.sleep(exc.retry_after or self.http.backoff_base)
-                continue
-            except (RemoteError, UnreachableError) as exc:
-                if isinstance(exc, RemoteError) and (exc.status_code or 0) < 500:
-                    raise
-                # The answer was lost, not necessarily the reply: look before trying again.
-                after = await self._client.conversations(ticket_id)
-                found = mapping.find_delivery(
-                    after, action.idempotency_key, text=text, private=private, known_ids=known
-                )
-                if found is not None:
-                    return found
-                if attempt + 1 == WRITE_ATTEMPTS:
-                    raise
-                await asyncio.sleep(self.http.backoff_base * 2**attempt)
-                continue
-            if isinstance(created, Mapping):
-                return created
-            raise DecodeError("the created conversation is not a JSON object", ctx)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        async def read_back() -> Mapping[str, Any] | None:
+            after = await self._client.conversations(ticket_id)
+            return mapping.find_delivery(
+                after, action.idempotency_key, text=text, private=private, known_ids=known
+            )
+
+        return await post_once(
+            lambda: self._client.write("POST", path, payload, ctx),
+            read_back,
+            ctx,
+            what="conversation",
+            backoff_base=self.http.backoff_base,
+        )
 
     async def _set_status(self, ticket_id: str, status: Status) -> None:
         if self._labels is None:
             await self._refresh_metadata()
         code = mapping.unified_to_code(status, self._labels or {})
         ctx = self._client.ctx("tickets", ticket_id)
-        for attempt in range(WRITE_ATTEMPTS):  # PUT of a value: repeating it is harmless
-            try:
-                await self._client.write(
-                    "PUT", f"{TICKETS_PATH}/{ticket_id}", {"status": code}, ctx
-                )
-                return
-            except (RemoteError, UnreachableError) as exc:
-                status_code = exc.status_code if isinstance(exc, RemoteError) else 503
-                if (status_code or 0) < 429 or attempt + 1 == WRITE_ATTEMPTS:
-                    raise
-                wait = exc.retry_after if isinstance(exc, RateLimitedError) else None
-                await asyncio.sleep(wait or self.http.backoff_base * 2**attempt)
+        await put_value(
+            lambda: self._client.write("PUT", f"{TICKETS_PATH}/{ticket_id}", {"status": code}, ctx),
+            backoff_base=self.http.backoff_base,
+        )
 
     async def perform(self, action: ActionRequest) -> ActionOutcome:
         """Reply (public), note (private) or status change; a reply is never posted twice."""
@@ -461,19 +458,12 @@ class FreshdeskAdapter(Adapter):
                 await self._set_status(ticket_id, action.status)
         except RemoteError as exc:
             raise self._missing(exc, ticket_id) from exc
-        try:  # delivered; a failed refresh must not make the outbox retry it
-            ticket: Ticket | None = await self.fetch_ticket(ticket_id)
-        except AdapterError:
-            ticket = None
-        created = tuple(
-            m for m in (ticket.messages if ticket else ()) if m.external_id == remote_id
-        )
-        return ActionOutcome(
-            ok=True,
-            message=f"{action.kind.value} delivered to Freshdesk ticket {ticket_id}",
+        return await outcome_after(
+            self.fetch_ticket,
+            ticket_id,
+            remote_id,
+            f"{action.kind.value} delivered to Freshdesk ticket {ticket_id}",
             remote_id=remote_id or ticket_id,
-            ticket=ticket,
-            created_messages=created,
         )
 
     async def aclose(self) -> None:

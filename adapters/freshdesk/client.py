@@ -7,10 +7,7 @@ only while the link stays on the configured account (credentials never leave it)
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import json
-from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -18,38 +15,12 @@ from typing import Any
 
 import httpx
 
-from adapters._http import HttpSettings, build_client, raise_for_response, request
+from adapters._auth import KeyAsUserAuth
+from adapters._http import HttpSettings, build_client, decode_json, raise_for_response, request
 from app.domain import DecodeError, ErrorContext, RemoteError, UnreachableError
 
 TICKETS_PATH = "/api/v2/tickets"
 PER_PAGE_MAX = 100
-THREAD_DECODE_BYTES = 256 * 1024  # larger bodies are decoded off the event loop
-
-
-class ApiKeyAuth(httpx.Auth):
-    """Freshdesk's Basic auth: the API key as user name, ``X`` as password; read lazily."""
-
-    def __init__(self, api_key: Callable[[], str]) -> None:
-        self._api_key = api_key
-        self._header: str | None = None
-
-    def _value(self) -> str:
-        if self._header is None:
-            token = base64.b64encode(f"{self._api_key()}:X".encode()).decode()
-            self._header = f"Basic {token}"
-        return self._header
-
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
-        raise RuntimeError("Tabless adapters use httpx.AsyncClient only")
-
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        request.headers["Authorization"] = self._value()
-        yield request
-
-    def __repr__(self) -> str:
-        return "ApiKeyAuth(<redacted>)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +50,11 @@ def error_detail(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         return ""
+    return body_detail(body)
+
+
+def body_detail(body: object) -> str:
+    """The words of an error body: its field errors, else its ``message`` or ``description``."""
     if not isinstance(body, dict):
         return ""
     errors = body.get("errors")
@@ -107,20 +83,11 @@ class FreshdeskClient:
         self.base_url = base_url.rstrip("/")
         self.system = system
         self.http = http or HttpSettings()
-        self._client = build_client(self.base_url, settings=self.http, auth=ApiKeyAuth(api_key))
+        self._client = build_client(self.base_url, settings=self.http, auth=KeyAsUserAuth(api_key))
 
     def ctx(self, stream: str, record_id: str | None = None) -> ErrorContext:
         """The error context of a request on ``stream``."""
         return ErrorContext(system=self.system, stream=stream, record_id=record_id)
-
-    async def _decode(self, response: httpx.Response, ctx: ErrorContext) -> Any:
-        content = response.content
-        try:
-            if len(content) > THREAD_DECODE_BYTES:
-                return await asyncio.to_thread(json.loads, content)
-            return json.loads(content)
-        except ValueError as exc:
-            raise DecodeError("the answer is not valid JSON", ctx) from exc
 
     def _own(self, url: str, ctx: ErrorContext) -> str:
         if not url.startswith(self.base_url + "/"):
@@ -132,7 +99,7 @@ class FreshdeskClient:
         response = await request(
             self._client, "GET", path, context=ctx, settings=self.http, params=params or None
         )
-        return await self._decode(response, ctx)
+        return await decode_json(response, ctx)
 
     async def page(self, url_or_path: str, ctx: ErrorContext, **params: Any) -> Page:
         """One page of a list: a path with ``params``, or the absolute ``rel="next"`` link."""
@@ -146,7 +113,7 @@ class FreshdeskClient:
             settings=self.http,
             params=None if absolute else params,
         )
-        rows = await self._decode(response, ctx)
+        rows = await decode_json(response, ctx)
         if not isinstance(rows, list):
             raise DecodeError("a list page is not a JSON array", ctx)
         link = response.links.get("next", {}).get("url")
@@ -209,7 +176,7 @@ class FreshdeskClient:
                 status_code=400,
             )
         raise_for_response(response, ctx)
-        return await self._decode(response, ctx)
+        return await decode_json(response, ctx)
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

@@ -16,9 +16,10 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
+from adapters._mapping import int_value, timestamp, where
+from adapters._mapping import record_id as record_id  # re-exported: the adapter uses it
 from app.domain import (
     AdapterError,
     Attachment,
@@ -32,7 +33,6 @@ from app.domain import (
     Ticket,
     TicketKey,
 )
-from app.timeutil import parse_timestamp
 
 STREAM_TICKETS = "tickets"
 BUILTIN_STATUS: dict[int, Status] = {
@@ -64,28 +64,8 @@ MARKER_PREFIX = "tabless-action:"
 Raw = Mapping[str, Any]
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def record_id(raw: object) -> str | None:
-    """A ticket's or conversation's id as text; None when missing or not a positive integer."""
-    value = _int(raw.get("id")) if isinstance(raw, Mapping) else None
-    return str(value) if value is not None and value > 0 else None
-
-
-def _where(ctx: ErrorContext, field: str) -> ErrorContext:
-    return ErrorContext(
-        system=ctx.system,
-        stream=ctx.stream,
-        record_id=ctx.record_id,
-        field=field,
-        offset=ctx.offset,
-    )
 
 
 def status_labels(ticket_fields: Iterable[object]) -> dict[int, str]:
@@ -106,9 +86,9 @@ def map_status(
     code: object, labels: Mapping[int, str], ctx: ErrorContext
 ) -> tuple[Status, str, bool]:
     """Unified status, the native name and whether it is a custom status we do not know."""
-    number = _int(code)
+    number = int_value(code)
     if number is None:
-        raise RecordError(f"unreadable ticket status {code!r}", _where(ctx, "status"))
+        raise RecordError(f"unreadable ticket status {code!r}", where(ctx, "status"))
     name = labels.get(number, str(number))
     if number in BUILTIN_STATUS:
         return BUILTIN_STATUS[number], name, False
@@ -134,27 +114,15 @@ def unified_to_code(status: Status, labels: Mapping[int, str]) -> int:
 
 def map_priority(code: object) -> Priority | None:
     """Unified priority; None for anything but Freshdesk's 1–4."""
-    number = _int(code)
+    number = int_value(code)
     return PRIORITIES.get(number) if number is not None else None
-
-
-def timestamp(raw: Raw, key: str, ctx: ErrorContext, naive_zone: str, field: str = "") -> datetime:
-    """``raw[key]`` as aware UTC, else a RecordError naming ``field`` (default ``key``)."""
-    value = raw.get(key)
-    name = field or key
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise RecordError(f"{name} is missing", _where(ctx, name))
-    try:
-        return parse_timestamp(value, naive_zone=naive_zone)
-    except (ValueError, OverflowError, OSError) as exc:
-        raise RecordError(f"{name} is unreadable: {value!r}", _where(ctx, name)) from exc
 
 
 def agent_people(agents: Iterable[object]) -> dict[int, Person]:
     """Agents (``GET /api/v2/agents``) by id as people."""
     people: dict[int, Person] = {}
     for item in agents:
-        if not isinstance(item, Mapping) or _int(item.get("id")) is None:
+        if not isinstance(item, Mapping) or int_value(item.get("id")) is None:
             continue
         contact = item.get("contact")
         info: Raw = contact if isinstance(contact, Mapping) else {}
@@ -170,13 +138,13 @@ def agent_people(agents: Iterable[object]) -> dict[int, Person]:
 def requester(raw: Raw) -> Person | None:
     """The requester embedded by ``include=requester``; an id-only person otherwise."""
     embedded = raw.get("requester")
-    key = _int(raw.get("requester_id"))
+    key = int_value(raw.get("requester_id"))
     if isinstance(embedded, Mapping):
         return Person(
             name=_text(embedded.get("name")),
             email=_text(embedded.get("email")),
             phone=_text(embedded.get("phone")) or _text(embedded.get("mobile")),
-            external_id=str(_int(embedded.get("id")) or key or "") or None,
+            external_id=str(int_value(embedded.get("id")) or key or "") or None,
         )
     return Person(external_id=str(key)) if key is not None else None
 
@@ -187,7 +155,7 @@ def _attachment(raw: object) -> Attachment | None:
     return Attachment(
         filename=_text(raw.get("name")) or "attachment",
         content_type=_text(raw.get("content_type")),
-        size=_int(raw.get("size")),
+        size=int_value(raw.get("size")),
         url=_text(raw.get("attachment_url")),
     )
 
@@ -195,7 +163,7 @@ def _attachment(raw: object) -> Attachment | None:
 def _author(
     raw: Raw, asker: Person | None, asker_id: int | None, agents: Mapping[int, Person]
 ) -> Person | None:
-    user_id = _int(raw.get("user_id"))
+    user_id = int_value(raw.get("user_id"))
     if user_id is not None and user_id == asker_id:
         return asker
     if user_id is not None and user_id in agents:
@@ -217,12 +185,12 @@ def map_conversation(
     """One conversation: private → NOTE, anything else (replies, public notes) → REPLY."""
     entry_id = record_id(raw)
     if entry_id is None or not isinstance(raw, Mapping):
-        raise RecordError("a conversation has no id", _where(ctx, "conversations.id"))
+        raise RecordError("a conversation has no id", where(ctx, "conversations.id"))
     field = f"conversations[{entry_id}]"
     private = raw.get("private")
     if not isinstance(private, bool):
         raise RecordError(
-            f"conversation {entry_id} has no private flag", _where(ctx, f"{field}.private")
+            f"conversation {entry_id} has no private flag", where(ctx, f"{field}.private")
         )
     body = raw.get("body_text")
     attachments = raw.get("attachments")
@@ -254,11 +222,11 @@ def map_ticket(
     ticket_id = record_id(raw)
     ctx = ErrorContext(system=system_id, stream=STREAM_TICKETS, record_id=ticket_id, offset=offset)
     if ticket_id is None or not isinstance(raw, Mapping):
-        raise RecordError("a ticket has no id", _where(ctx, "id"))
+        raise RecordError("a ticket has no id", where(ctx, "id"))
     status, native, unmapped = map_status(raw.get("status"), labels, ctx)
     created = timestamp(raw, "created_at", ctx, naive_zone)
     asker = requester(raw)
-    asker_id = _int(raw.get("requester_id"))
+    asker_id = int_value(raw.get("requester_id"))
     messages: list[Message] = []
     description = raw.get("description_text")
     if isinstance(description, str) and description:
@@ -276,7 +244,7 @@ def map_ticket(
     )
     tags = raw.get("tags")
     subject = raw.get("subject")
-    responder = _int(raw.get("responder_id"))
+    responder = int_value(raw.get("responder_id"))
     extra = {"unmapped_status": native} if unmapped else {}
     return Ticket(
         key=TicketKey(system_id, ticket_id),

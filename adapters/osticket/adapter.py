@@ -22,15 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-import httpx
-
-from adapters._http import HttpSettings
+from adapters._http import HttpSettings, network_reason
 from adapters.base import (
     ActionKind,
     ActionOutcome,
@@ -45,6 +42,7 @@ from adapters.osticket.client import (
     STREAM,
     Payload,
     PortalClient,
+    RawTicket,
     decode_page,
     decode_ticket,
     encode_entry,
@@ -71,16 +69,20 @@ LOOKBACK = timedelta(seconds=60)
 CURSOR_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
-class _Item:
+class _Item(NamedTuple):
     """One ticket of a page, mapped or quarantined, with what the cursor needs to know."""
 
     id: str
     updated_raw: str
     updated: datetime | None
-    fingerprint: str
+    raw: RawTicket
     ticket: Ticket | None
     error: RecordError | None
+
+    @property
+    def fingerprint(self) -> str:
+        """The raw ticket's digest (computed on demand: see ``SyncCursor.record``)."""
+        return self.raw.fingerprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +142,24 @@ class SyncCursor:
 
     def is_new(self, item: _Item) -> bool:
         """True unless this very version of the ticket was delivered already."""
-        return self.seen.get(item.id) != (item.updated_raw, item.fingerprint)
+        known = self.seen.get(item.id)
+        return known is None or known != (item.updated_raw, item.fingerprint)
 
-    def record(self, item: _Item) -> None:
-        """Remember ``item`` as delivered and move the mark forward."""
-        self.seen[item.id] = (item.updated_raw, item.fingerprint)
-        if item.updated is not None and (self.mark is None or item.updated >= self.mark):
-            self.mark, self.last_id = item.updated, item.id
+    def record(self, items: list[_Item]) -> None:
+        """Remember ``items`` as delivered and move the mark forward.
+
+        Only versions within :data:`LOOKBACK` of the new mark are kept in ``seen`` (``prune``
+        would drop the others at once), so only those tickets are fingerprinted.
+        """
+        for item in items:
+            if item.updated is not None and (self.mark is None or item.updated >= self.mark):
+                self.mark, self.last_id = item.updated, item.id
+        horizon = self.mark - LOOKBACK if self.mark is not None else None
+        for item in items:
+            if horizon is None or item.updated is None or item.updated >= horizon:
+                self.seen[item.id] = (item.updated_raw, item.fingerprint)
+            else:
+                self.seen.pop(item.id, None)  # an older version's entry is out of date
 
     def prune(self, naive_zone: str) -> None:
         """Forget versions older than the lookback window (unreadable times are kept)."""
@@ -160,22 +173,6 @@ class SyncCursor:
                 continue
             if updated < horizon:
                 del self.seen[key]
-
-
-def _network_reason(exc: BaseException) -> str:
-    """Words for the lowest-level cause of a network failure."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, socket.gaierror):
-            return "the host name could not be resolved"
-        if isinstance(cause, ssl.SSLError):
-            return f"the TLS handshake failed ({cause.reason or cause})"
-        if isinstance(cause, httpx.TimeoutException):
-            return "no answer in time"
-        cause = cause.__cause__ or cause.__context__
-    return str(exc.__cause__ or exc)
 
 
 class OsTicketAdapter(Adapter):
@@ -266,7 +263,7 @@ class OsTicketAdapter(Adapter):
                 False, f"401 — the portal rejected user {self.username!r} or its password"
             )
         except UnreachableError as exc:
-            return CheckResult(False, f"cannot connect to {self.base_url}: {_network_reason(exc)}")
+            return CheckResult(False, f"cannot connect to {self.base_url}: {network_reason(exc)}")
         except RateLimitedError:
             return CheckResult(False, "429 — the portal is rate limiting; try again shortly")
         except RemoteError as exc:
@@ -287,23 +284,24 @@ class OsTicketAdapter(Adapter):
     def _decode_batch(self, payload: Payload) -> _Batch:
         """Parse and map one page (blocking: runs in a worker thread)."""
         page = decode_page(payload, self._context())
+        cache = mapping.PageCache()
         items = []
         for raw in page.tickets:
             ticket: Ticket | None = None
             error: RecordError | None = None
+            updated: datetime | None = None
             try:
                 ticket = mapping.to_ticket(
-                    raw, system_id=self.system_id, naive_zone=self.naive_zone
+                    raw, system_id=self.system_id, naive_zone=self.naive_zone, cache=cache
                 )
+                updated = ticket.updated_at  # the same reading of raw.updated
             except RecordError as exc:
                 error = exc
-            try:
-                updated: datetime | None = mapping.portal_time(
-                    raw.updated, naive_zone=self.naive_zone
-                )
-            except ValueError:
-                updated = None
-            items.append(_Item(raw.id, raw.updated, updated, raw.fingerprint, ticket, error))
+                try:
+                    updated = mapping.portal_time(raw.updated, naive_zone=self.naive_zone)
+                except ValueError:
+                    updated = None
+            items.append(_Item(raw.id, raw.updated, updated, raw, ticket, error))
         return _Batch(page=page.page, pages=page.pages, items=tuple(items))
 
     async def pull(self, cursor: str | None) -> PullResult:
@@ -320,8 +318,7 @@ class OsTicketAdapter(Adapter):
             if fresh or not batch.items or page_no >= batch.pages:
                 break
             page_no += 1  # every ticket on this page was delivered before
-        for item in fresh:
-            state.record(item)
+        state.record(fresh)
         state.prune(self.naive_zone)
         state.chain = bool(fresh) and page_no < batch.pages
         return PullResult(

@@ -51,6 +51,7 @@ ENTRY_KINDS: dict[str, MessageKind] = {
     "R": MessageKind.REPLY,  # staff response
     "N": MessageKind.NOTE,  # internal note
 }
+_EVENT = MessageKind.EVENT  # a global is cheaper than an enum lookup
 _PORTAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 PORTAL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -77,16 +78,50 @@ def to_portal_time(moment: datetime, *, naive_zone: str) -> str:
     return moment.astimezone(zone(naive_zone)).strftime(PORTAL_TIME_FORMAT)
 
 
-def _time(value: str, *, naive_zone: str, system_id: str, record_id: str, field: str) -> datetime:
+class PageCache:
+    """What the tickets of one page share, each built once: people and read timestamps.
+
+    Both are immutable values. A portal ticket's ``created`` is its first entry's time and its
+    ``updated`` usually the last one's, so a page holds many times twice.
+    """
+
+    __slots__ = ("_people", "_times")
+
+    def __init__(self) -> None:
+        self._people: dict[tuple[str | None, str | None, str | None], Person] = {}
+        self._times: dict[tuple[str, str], datetime] = {}
+
+    def person(
+        self, name: str | None, email: str | None = None, phone: str | None = None
+    ) -> Person:
+        """``Person(name, email, phone)``, the same object for the same values."""
+        key = (name, email, phone)
+        found = self._people.get(key)
+        if found is None:
+            found = self._people[key] = Person(name=name, email=email, phone=phone)
+        return found
+
+    def time(self, value: str, naive_zone: str) -> datetime:
+        """:func:`portal_time` of ``value``; raises ``ValueError`` the same way."""
+        key = (value, naive_zone)
+        found = self._times.get(key)
+        if found is None:
+            found = self._times[key] = portal_time(value, naive_zone=naive_zone)
+        return found
+
+
+def _time(
+    value: str, cache: PageCache, *, naive_zone: str, system_id: str, record_id: str, field: str
+) -> datetime:
     try:
-        return portal_time(value, naive_zone=naive_zone)
+        return cache.time(value, naive_zone)
     except ValueError as exc:
         raise _bad(
             f"{field} is not a portal timestamp: {exc}", system_id, record_id, field
         ) from None
 
 
-def _author(entry: RawEntry, raw: RawTicket) -> Person | None:
+def _author(entry: RawEntry, raw: RawTicket, cache: PageCache) -> Person | None:
     if not entry.poster:
         return None
     email = None
@@ -94,45 +129,65 @@ def _author(entry: RawEntry, raw: RawTicket) -> Person | None:
         email = raw.user_email or None
     elif entry.poster == raw.staff_name:
         email = raw.staff_email or None
-    return Person(name=entry.poster, email=email)
+    return cache.person(entry.poster, email)
 
 
 def to_message(entry: RawEntry, raw: RawTicket, *, system_id: str, naive_zone: str) -> Message:
     """One thread entry as a :class:`Message`; unknown entry types become events."""
-    where = f"thread/entry[{entry.id or '?'}]"
+    return _message(entry, raw, system_id, naive_zone, PageCache())
+
+
+def _message(
+    entry: RawEntry, raw: RawTicket, system_id: str, naive_zone: str, cache: PageCache
+) -> Message:
     if not entry.id:
-        raise _bad("a thread entry has no id", system_id, raw.id, f"{where}/@id")
+        raise _bad("a thread entry has no id", system_id, raw.id, "thread/entry[?]/@id")
+    try:
+        created_at = cache.time(entry.created, naive_zone)
+    except ValueError as exc:
+        field = f"thread/entry[{entry.id}]/created"
+        raise _bad(f"{field} is not a portal timestamp: {exc}", system_id, raw.id, field) from None
     return Message(
-        external_id=entry.id,
-        kind=ENTRY_KINDS.get(entry.type, MessageKind.EVENT),
-        body_text=entry.body,
-        created_at=_time(
-            entry.created,
-            naive_zone=naive_zone,
-            system_id=system_id,
-            record_id=raw.id,
-            field=f"{where}/created",
-        ),
-        author=_author(entry, raw),
+        entry.id,
+        ENTRY_KINDS.get(entry.type, _EVENT),
+        entry.body,
+        created_at,
+        _author(entry, raw, cache),
     )
 
 
-def to_ticket(raw: RawTicket, *, system_id: str, naive_zone: str) -> Ticket:
+def to_ticket(
+    raw: RawTicket, *, system_id: str, naive_zone: str, cache: PageCache | None = None
+) -> Ticket:
     """A raw portal ticket as a :class:`Ticket` with its whole thread.
 
     Raises ``RecordError`` for a missing id, an unknown status or an unreadable timestamp.
+    ``cache`` shares people and times across the tickets of a page (one per page).
     """
     if not raw.id:
         raise _bad("a ticket has no id", system_id, raw.number, "id")
     status = STATUS_FROM_NATIVE.get(raw.status)
     if status is None:
         raise _bad(f"unknown status {raw.status!r}", system_id, raw.id, "status")
-    times = {
-        name: _time(value, naive_zone=naive_zone, system_id=system_id, record_id=raw.id, field=name)
-        for name, value in (("created", raw.created), ("updated", raw.updated))
-    }
+    cache = cache or PageCache()
+    created_at = _time(
+        raw.created,
+        cache,
+        naive_zone=naive_zone,
+        system_id=system_id,
+        record_id=raw.id,
+        field="created",
+    )
+    updated_at = _time(
+        raw.updated,
+        cache,
+        naive_zone=naive_zone,
+        system_id=system_id,
+        record_id=raw.id,
+        field="updated",
+    )
     assignee = (
-        Person(name=raw.staff_name, email=raw.staff_email or None)
+        cache.person(raw.staff_name, raw.staff_email or None)
         if raw.staff_name or raw.staff_email
         else None
     )
@@ -141,20 +196,17 @@ def to_ticket(raw: RawTicket, *, system_id: str, naive_zone: str) -> Ticket:
         subject=raw.subject,
         status=status,
         native_status=raw.status,
-        created_at=times["created"],
-        updated_at=times["updated"],
+        created_at=created_at,
+        updated_at=updated_at,
         priority=PRIORITY_FROM_NATIVE.get(raw.priority.lower()),
-        requester=Person(
-            name=raw.user_name or None,
-            email=raw.user_email or None,
-            phone=raw.user_phone or None,
+        requester=cache.person(
+            raw.user_name or None, raw.user_email or None, raw.user_phone or None
         ),
         assignee=assignee,
         queue=raw.dept or None,
         deleted=raw.status == DELETED,
         messages=tuple(
-            to_message(entry, raw, system_id=system_id, naive_zone=naive_zone)
-            for entry in raw.entries
+            [_message(entry, raw, system_id, naive_zone, cache) for entry in raw.entries]
         ),
         extra={"number": raw.number} if raw.number else {},
     )

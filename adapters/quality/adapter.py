@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from adapters._http import network_reason
 from adapters.base import (
     ActionKind,
     ActionOutcome,
@@ -28,7 +29,7 @@ from adapters.base import (
     PullResult,
 )
 from adapters.quality import mapping
-from adapters.quality.client import QualityClient, describe_network_failure
+from adapters.quality.client import QualityClient
 from adapters.quality.manifest import (
     DEFAULT_PAGE_SIZE,
     DEFAULT_TOKEN_LIFETIME_S,
@@ -151,7 +152,7 @@ class QualityAdapter(Adapter):
         try:
             me = await self.client.me(retry=False)
         except UnreachableError as exc:
-            reason = describe_network_failure(exc)
+            reason = network_reason(exc)
             return CheckResult(False, f"cannot connect to {self.base_url}: {reason}")
         except AuthError as exc:
             return CheckResult(False, exc.message)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import ssl
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -27,7 +25,6 @@ from app.domain import (
     ErrorContext,
     RateLimitedError,
     RemoteError,
-    UnreachableError,
 )
 
 AUDIENCE = "quality-api"
@@ -85,35 +82,6 @@ def _describe_detail(detail: Any) -> str | None:
                 parts.append(f"{'.'.join(loc) or 'request'}: {item.get('msg', 'invalid')}")
         return "; ".join(parts) or None
     return None
-
-
-def _causes(error: BaseException) -> list[BaseException]:
-    chain: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    return chain
-
-
-def describe_network_failure(error: UnreachableError) -> str:
-    """``connection refused``, ``timed out``, ``host not found``… from the exception chain."""
-    chain = _causes(error)
-    for cause in chain:
-        if isinstance(cause, httpx.TimeoutException | TimeoutError):
-            return "timed out"
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, socket.gaierror):
-            return "host not found"
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"the TLS certificate was rejected ({cause.verify_message})"
-        if isinstance(cause, ssl.SSLError):
-            return f"TLS failed ({cause.reason or cause})"
-        if isinstance(cause, ConnectionResetError):
-            return "connection reset"
-    deepest = chain[-1]
-    return str(deepest) or type(deepest).__name__
 
 
 @dataclass(frozen=True, slots=True)

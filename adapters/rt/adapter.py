@@ -20,19 +20,28 @@ unless the read-back shows the status already set (our own earlier attempt).
 from __future__ import annotations
 
 import asyncio
-import json
+import base64
+import binascii
 import random
-import socket
-import ssl
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any
 
-import httpx
-
-from adapters._http import HttpSettings
+from adapters._cursor import LookbackCursor
+from adapters._delivery import gather_all, outcome_after, ticket_number
+from adapters._http import (
+    HttpSettings,
+    base_url_setting,
+    error_text,
+    map_saved,
+    network_reason,
+    page_size_setting,
+    saved_error,
+    saved_json,
+    text_setting,
+)
 from adapters.base import (
     ActionKind,
     ActionOutcome,
@@ -49,7 +58,6 @@ from app.domain import (
     AdapterError,
     Attachment,
     AuthError,
-    ConfigError,
     DecodeError,
     ErrorContext,
     RecordError,
@@ -58,102 +66,10 @@ from app.domain import (
     Ticket,
     UnreachableError,
 )
-from app.timeutil import parse_timestamp, to_iso_z, zone
+from app.timeutil import zone
 
-LOOKBACK = timedelta(seconds=60)
-CURSOR_VERSION = 1
 READ_BACK_DEPTH = 20  # newest message transactions inspected before posting again
 EVERYTHING = "(Status = '__Active__' OR Status = '__Inactive__')"
-T = TypeVar("T")
-
-
-def network_reason(exc: BaseException) -> str:
-    """Words for the lowest-level cause of a network failure."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, socket.gaierror):
-            return "host not found"
-        if isinstance(cause, ssl.SSLError):
-            return f"TLS failed ({cause.reason or cause})"
-        if isinstance(cause, httpx.TimeoutException | TimeoutError):
-            return "timed out"
-        cause = cause.__cause__ or cause.__context__
-    return str(exc)
-
-
-async def gather_all(tasks: Iterable[Awaitable[T]]) -> list[T]:
-    """Await every task; the first failure cancels the rest and is raised as itself."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            started = [group.create_task(_wrap(task)) for task in tasks]
-    except ExceptionGroup as failed:
-        raise failed.exceptions[0] from None
-    return [task.result() for task in started]
-
-
-async def _wrap(task: Awaitable[T]) -> T:
-    return await task
-
-
-@dataclass(slots=True)
-class SyncCursor:
-    """The pull position: the newest ``LastUpdated`` delivered and what was seen near it."""
-
-    mark: datetime | None = None
-    seen: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, text: str | None, context: ErrorContext) -> SyncCursor:
-        """The cursor in ``text``; ``None`` starts a full sync."""
-        if text is None:
-            return cls()
-        try:
-            data = json.loads(text)
-            if data.get("v") != CURSOR_VERSION:
-                raise ValueError(f"cursor version {data.get('v')!r}")
-            mark = data.get("mark")
-            return cls(
-                mark=parse_timestamp(mark) if mark else None,
-                seen={str(k): str(v) for k, v in data.get("seen", {}).items()},
-            )
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise DecodeError(f"the saved RT sync cursor is unreadable: {exc}", context) from exc
-
-    def dump(self) -> str:
-        """Compact JSON."""
-        return json.dumps(
-            {
-                "v": CURSOR_VERSION,
-                "mark": to_iso_z(self.mark) if self.mark else None,
-                "seen": dict(sorted(self.seen.items())),
-            },
-            separators=(",", ":"),
-        )
-
-    def record(self, ticket_id: str, last_updated: str, naive_zone: str) -> None:
-        """Remember a delivered version and move the mark forward."""
-        self.seen[ticket_id] = last_updated
-        try:
-            moment = mapping.rt_time(last_updated, naive_zone=naive_zone)
-        except ValueError:
-            return
-        if moment is not None and (self.mark is None or moment > self.mark):
-            self.mark = moment
-
-    def prune(self, naive_zone: str) -> None:
-        """Forget versions older than the lookback window."""
-        if self.mark is None:
-            return
-        horizon = self.mark - LOOKBACK
-        for key, value in list(self.seen.items()):
-            try:
-                moment = mapping.rt_time(value, naive_zone=naive_zone)
-            except ValueError:
-                continue
-            if moment is None or moment < horizon:
-                del self.seen[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +82,129 @@ class _Fetched:
     queue: str | None
 
 
+def _kind(raw: Mapping[str, Any]) -> str | None:
+    """Which REST2 record ``raw`` is, by its ``type`` (collection rows) or its fields."""
+    declared = raw.get("type")
+    if isinstance(declared, str) and declared in ("ticket", "transaction", "attachment", "user"):
+        return declared
+    if "TransactionId" in raw and "ContentType" in raw:
+        return "attachment"
+    if "Type" in raw and ("ObjectType" in raw or "Object" in raw):
+        return "transaction"
+    if "Status" in raw and "Queue" in raw and "Created" in raw:
+        return "ticket"
+    if "Name" in raw and "Lifecycle" in raw:
+        return "queue"
+    if "Name" in raw and ("EmailAddress" in raw or "RealName" in raw):
+        return "user"
+    return None
+
+
+@dataclass
+class _Saved:
+    """What saved RT answers hold, sorted by kind (``decode_saved``)."""
+
+    tickets: list[tuple[int, Any]] = field(default_factory=list)
+    listed: dict[str, int] = field(default_factory=dict)  # search rows: ticket id -> part
+    txns: list[tuple[int, Mapping[str, Any]]] = field(default_factory=list)
+    parts: dict[str, list[tuple[int, Mapping[str, Any]]]] = field(default_factory=dict)
+    users: dict[str, Any] = field(default_factory=dict)
+    queues: dict[str, str] = field(default_factory=dict)
+
+    def read(self, part: int, body: object, system: str) -> None:
+        """Sort one saved body; a DecodeError naming ``part`` when it is none of the kinds."""
+        if not isinstance(body, Mapping):
+            raise saved_error(part, "not an RT REST2 record or collection (not an object)", system)
+        if set(body) == {"message"}:
+            said = error_text(body) or "an error"
+            raise saved_error(part, f"this is an RT error answer: {said}", system)
+        rows = body.get("items")
+        if isinstance(rows, list):
+            for row in rows:
+                self._row(part, row, system, listed=True)
+        elif body and all(isinstance(v, Mapping) and "Name" in v for v in body.values()):
+            self.users.update(body)  # users saved by name, as the adapter reads them
+        else:
+            self._row(part, body, system, listed=False)
+
+    def _row(self, part: int, raw: object, system: str, *, listed: bool) -> None:
+        kind = _kind(raw) if isinstance(raw, Mapping) else None
+        if not isinstance(raw, Mapping) or kind is None:
+            raise saved_error(
+                part,
+                "not an RT ticket, history, transaction, attachment, user or queue record",
+                system,
+            )
+        if kind == "ticket" and listed and "Created" not in raw:
+            self.listed.setdefault(mapping.record_id(raw) or "", part)
+        elif kind == "ticket":
+            self.tickets.append((part, raw))
+        elif kind == "transaction":
+            self.txns.append((part, raw))
+        elif kind == "attachment":
+            txn_id = mapping.uid_id(raw.get("TransactionId"))
+            if txn_id is None:
+                raise saved_error(
+                    part, "an attachment names no TransactionId: save GET /attachment/<id>", system
+                )
+            self.parts.setdefault(txn_id, []).append((part, raw))
+        elif kind == "user" and isinstance(raw.get("Name"), str):
+            self.users[raw["Name"]] = raw
+        elif kind == "queue" and (queue_id := mapping.record_id(raw)) is not None:
+            self.queues[queue_id] = str(raw["Name"])
+
+    def _txn(self, part: int, raw: Mapping[str, Any], system: str) -> mapping.RawTxn | None:
+        txn_id = mapping.record_id(raw)
+        saved_parts = self.parts.get(txn_id or "", [])
+        text_part, files = mapping.message_parts([p for _part, p in saved_parts])
+        body = ""
+        if text_part is not None:
+            where = next(n for n, p in saved_parts if p is text_part)
+            ctx = ErrorContext(system=system, stream="attachments", record_id=txn_id)
+            try:
+                body = mapping.attachment_text(text_part, ctx)
+            except RecordError as exc:
+                raise saved_error(where, f"{exc.message} ({ctx.describe()})", system) from exc
+        return mapping.raw_txn(raw, body, files)
+
+    def history_by_ticket(self, system: str, naive_zone: str) -> dict[str, list[mapping.RawTxn]]:
+        """The shown transactions by ticket id, oldest first.
+
+        History rows name no ticket unless saved with their ``Object``: those need exactly one
+        ticket. A search row without its ticket record is an error of the search page.
+        """
+        ids = [mapping.record_id(raw) or "" for _part, raw in self.tickets]
+        for listed_id, part in self.listed.items():
+            if listed_id not in ids:
+                raise saved_error(
+                    part,
+                    f"the search page lists ticket {listed_id} but holds only a summary of it: "
+                    f"save GET /REST/2.0/ticket/{listed_id} too",
+                    system,
+                )
+        found: dict[str, dict[str, mapping.RawTxn]] = {}
+        for part, raw in self.txns:
+            owner = raw.get("Object")
+            if isinstance(owner, Mapping) and owner.get("type") == "ticket":
+                ticket_id = mapping.uid_id(owner)
+            elif len(set(ids)) == 1:
+                ticket_id = ids[0]
+            else:
+                raise saved_error(
+                    part,
+                    "history rows name no ticket; decode them with exactly one ticket "
+                    f"(found {len(set(ids))})",
+                    system,
+                )
+            txn = self._txn(part, raw, system)
+            if txn is not None and ticket_id is not None:
+                found.setdefault(ticket_id, {})[txn.id] = txn  # a record and a row: once
+        return {
+            ticket_id: sorted(txns.values(), key=lambda t: int(t.id))
+            for ticket_id, txns in found.items()
+        }
+
+
 class RtAdapter(Adapter):
     """Request Tracker 5 (or 4.4 with RT::Extension::REST2) over REST2 with an auth token.
 
@@ -175,27 +214,42 @@ class RtAdapter(Adapter):
 
     manifest = MANIFEST
 
+    @classmethod
+    def decode_saved(cls, payloads: list[bytes], context: AdapterContext) -> list[Ticket]:
+        """Tickets in saved REST2 answers; no network.
+
+        Recognised by shape: ticket records, a ticket's history (joined by the transactions'
+        ``Object`` when saved, else only with exactly one ticket), transaction and attachment
+        records (an attachment names its transaction: the text part is the message body, named
+        files are its attachments), user and queue records, and search pages (their rows are
+        summaries: each needs its ticket record). An error answer or anything else is a
+        ``DecodeError`` naming the body.
+        """
+        system = context.system_id
+        saved = _Saved()
+        for part, data in enumerate(payloads):
+            saved.read(part, saved_json(data, part, system), system)
+        history = saved.history_by_ticket(system, context.naive_zone)
+        return map_saved(
+            saved.tickets,
+            lambda raw, offset: mapping.map_ticket(
+                raw,
+                history.get(mapping.record_id(raw) or "", ()),
+                saved.users,
+                queue=saved.queues.get(mapping.uid_id(raw.get("Queue")) or ""),
+                system_id=system,
+                naive_zone=context.naive_zone,
+                offset=offset,
+            ),
+            mapping.record_id,
+            system,
+        )
+
     def __init__(self, context: AdapterContext, *, http: HttpSettings | None = None) -> None:
         super().__init__(context)
-        settings = context.settings
-        self.base_url = str(settings.get("base_url") or "").strip().rstrip("/")
-        self.username = str(settings.get("username") or "").strip()
-        where = ErrorContext(system=context.system_id)
-        if not self.base_url.startswith(("https://", "http://")):
-            raise ConfigError(f"base_url must start with https:// (got {self.base_url!r})", where)
-        if not self.username:
-            raise ConfigError("the setting 'username' (the token's RT user) is missing", where)
-        page_size = settings.get("page_size", DEFAULT_PAGE_SIZE)
-        if (
-            isinstance(page_size, bool)
-            or not isinstance(page_size, int)
-            or not (1 <= page_size <= MAX_PAGE_SIZE)
-        ):
-            raise ConfigError(
-                f"page_size must be a number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}",
-                ErrorContext(system=context.system_id, field="page_size"),
-            )
-        self.page_size = page_size
+        self.base_url = base_url_setting(context)
+        self.username = text_setting(context, "username")  # the RT user the token belongs to
+        self.page_size = page_size_setting(context, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         zone(context.naive_zone)  # a clear ConfigError now rather than on the first page
         self.naive_zone = context.naive_zone
         self.http = http or HttpSettings()
@@ -208,6 +262,9 @@ class RtAdapter(Adapter):
 
     def _ctx(self, stream: str = mapping.STREAM, record_id: str | None = None) -> ErrorContext:
         return ErrorContext(system=self.system_id, stream=stream, record_id=record_id)
+
+    def _moment(self, version: str) -> datetime | None:
+        return mapping.rt_time(version, naive_zone=self.naive_zone)
 
     # ------------------------------------------------------------------------------ check
 
@@ -244,49 +301,20 @@ class RtAdapter(Adapter):
 
     async def _content(self, txn_id: str) -> tuple[str, tuple[Attachment, ...]]:
         """The text and the files of a message transaction."""
-        parts = await self.client.transaction_attachments(txn_id)
-        text_part: Any = None
-        files: list[Attachment] = []
-        for part in parts:
-            if not isinstance(part, dict):
-                continue
-            content_type = mapping.text_value(part.get("ContentType")) or ""
-            filename = mapping.text_value(part.get("Filename"))
-            if filename:
-                url = mapping.text_value(part.get("_url"))
-                files.append(Attachment(filename, content_type or None, url=url))
-            elif text_part is None and content_type in ("text/plain", "text/html"):
-                text_part = part
-        body = ""
+        text_part, files = mapping.message_parts(await self.client.transaction_attachments(txn_id))
         part_id = mapping.record_id(text_part) if text_part is not None else None
-        if part_id is not None:
-            raw = await self.client.attachment(part_id)
-            body = mapping.attachment_text(
-                raw, ErrorContext(system=self.system_id, stream="attachments", record_id=part_id)
-            )
-        return body, tuple(files)
+        if part_id is None:
+            return "", files
+        raw = await self.client.attachment(part_id)
+        ctx = ErrorContext(system=self.system_id, stream="attachments", record_id=part_id)
+        return mapping.attachment_text(raw, ctx), files
 
     async def _txn(self, raw: object) -> mapping.RawTxn | None:
-        if not isinstance(raw, dict):
-            return None
-        txn_id = mapping.record_id(raw)
-        kind = raw.get("Type")
-        if txn_id is None or not isinstance(kind, str) or not mapping.is_shown(kind):
-            return None
-        body, files = "", tuple[Attachment, ...]()
-        if kind in mapping.MESSAGE_TYPES:
-            body, files = await self._content(txn_id)
-        return mapping.RawTxn(
-            id=txn_id,
-            type=kind,
-            created=raw.get("Created"),
-            creator=mapping.uid_id(raw.get("Creator")),
-            field=mapping.text_value(raw.get("Field")),
-            old_value=mapping.text_value(raw.get("OldValue")),
-            new_value=mapping.text_value(raw.get("NewValue")),
-            body=body,
-            attachments=files,
-        )
+        txn = mapping.raw_txn(raw)
+        if txn is None or txn.type not in mapping.MESSAGE_TYPES:
+            return txn
+        body, files = await self._content(txn.id)
+        return mapping.raw_txn(raw, body, files)
 
     async def _fetch(self, ticket_id: str) -> _Fetched | RecordError | None:
         """Everything about one ticket; None when it no longer exists."""
@@ -347,8 +375,8 @@ class RtAdapter(Adapter):
 
     async def pull(self, cursor: str | None) -> PullResult:
         """The next tickets changed since ``cursor``; ``None`` starts a full sync."""
-        state = SyncCursor.load(cursor, self._ctx("cursor"))
-        query = self._query(state.mark - LOOKBACK if state.mark else None)
+        state = LookbackCursor.load(cursor, self._ctx("cursor"), what="RT sync cursor")
+        query = self._query(state.since())
         page_no = 1
         while True:
             body = await self.client.search(query, page=page_no, per_page=self.page_size)
@@ -366,8 +394,8 @@ class RtAdapter(Adapter):
         fetched = await gather_all(self._fetch(ticket_id) for ticket_id in ids)
         tickets, quarantined = await asyncio.to_thread(self._map, zip(ids, fetched, strict=True))
         for raw in fresh:
-            state.record(str(mapping.record_id(raw)), str(raw.get("LastUpdated")), self.naive_zone)
-        state.prune(self.naive_zone)
+            state.record(str(mapping.record_id(raw)), str(raw.get("LastUpdated")), self._moment)
+        state.prune(self._moment)
         return PullResult(
             tickets=tickets,
             cursor=state.dump(),
@@ -378,13 +406,7 @@ class RtAdapter(Adapter):
     # ---------------------------------------------------------------------------- perform
 
     def _ticket_id(self, external_id: str) -> str:
-        if not external_id.isdigit():
-            raise AdapterError(
-                f"{external_id!r} is not an RT ticket id",
-                self._ctx("actions", external_id),
-                code="invalid_action",
-            )
-        return external_id
+        return ticket_number(external_id, self.system_id, "an RT ticket id", "actions")
 
     async def fetch_ticket(self, external_id: str) -> Ticket:
         """One ticket's current remote state with its whole history."""
@@ -509,19 +531,11 @@ class RtAdapter(Adapter):
     async def _outcome(
         self, action: ActionRequest, ticket_id: str, remote_id: str | None
     ) -> ActionOutcome:
-        try:  # delivered; a failed refresh must not make the outbox deliver again
-            ticket: Ticket | None = await self.fetch_ticket(ticket_id)
-        except AdapterError:
-            ticket = None
-        created = tuple(
-            m for m in (ticket.messages if ticket else ()) if m.external_id == remote_id
-        )
-        return ActionOutcome(
-            ok=True,
-            message=f"{action.kind.value} delivered to RT ticket {ticket_id}",
-            remote_id=remote_id,
-            ticket=ticket,
-            created_messages=created,
+        return await outcome_after(
+            self.fetch_ticket,
+            ticket_id,
+            remote_id,
+            f"{action.kind.value} delivered to RT ticket {ticket_id}",
         )
 
     async def find_delivered(self, action: ActionRequest) -> ActionOutcome | None:
@@ -536,6 +550,20 @@ class RtAdapter(Adapter):
             if record.get("Status") == mapping.STATUS_NATIVE[action.status]:
                 return await self._outcome(action, ticket_id, (etag or "").strip('"'))
         return None
+
+    async def fetch_attachment(self, attachment: Attachment) -> bytes:
+        """The bytes of a file attachment (``GET /attachment/{id}``, base64 ``Content``); only
+        from this RT's own address, so the token never goes elsewhere."""
+        url = attachment.url or ""
+        ctx = ErrorContext(system=self.system_id, stream="attachments", url=url)
+        attachment_id = url.rstrip("/").rsplit("/", 1)[-1]
+        if not url.startswith(self.base_url + "/") or not attachment_id.isdigit():
+            raise RemoteError(f"attachment {attachment.filename!r} is not on this RT", ctx)
+        raw = await self.client.attachment(attachment_id)
+        try:
+            return base64.b64decode(str(raw.get("Content") or ""), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise DecodeError(f"attachment {attachment.filename!r} is not base64", ctx) from exc
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

@@ -9,15 +9,15 @@ once is kept (bounded) and never downloaded again by this instance.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import OrderedDict
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
 
-from adapters._http import HttpSettings, build_client, request
+from adapters._auth import HeaderAuth
+from adapters._http import HttpSettings, build_client, decode_json, request
 from app.domain import DecodeError, ErrorContext, RemoteError
 
 API = "/REST/2.0"
@@ -26,7 +26,6 @@ SEARCH_FIELDS = "Subject,Status,LastUpdated"
 ATTACHMENT_FIELDS = "Filename,ContentType,Parent,Subject"
 MAX_CONCURRENCY = 8
 PAGE = 100  # RT::REST2's maximum per_page
-THREAD_DECODE_BYTES = 256 * 1024
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -57,38 +56,6 @@ class Lru(Generic[K, V]):
         self._items.move_to_end(key)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
-
-
-class TokenAuth(httpx.Auth):
-    """``Authorization: token <token>`` (RT::Authen::Token); the token is read when first used."""
-
-    def __init__(self, token: Callable[[], str]) -> None:
-        self._token = token
-        self._value: str | None = None
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
-        if self._value is None:
-            self._value = self._token()
-        request.headers["Authorization"] = f"token {self._value}"
-        yield request
-
-    def __repr__(self) -> str:
-        return "TokenAuth(<redacted>)"
-
-
-async def decode_json(response: httpx.Response, ctx: ErrorContext) -> Any:
-    """The body as JSON; large bodies are parsed in a worker thread."""
-    content = response.content
-    try:
-        if len(content) > THREAD_DECODE_BYTES:
-            return await asyncio.to_thread(json.loads, content)
-        return json.loads(content)
-    except ValueError as exc:
-        url = str(response.request.url.copy_with(query=None))
-        raise DecodeError(
-            "the answer is not valid JSON",
-            ErrorContext(system=ctx.system, stream=ctx.stream, record_id=ctx.record_id, url=url),
-        ) from exc
 
 
 def _object(value: Any, ctx: ErrorContext) -> Payload:
@@ -126,7 +93,7 @@ class RtClient:
         self._client = build_client(
             self.base_url + API,
             settings=self.http,
-            auth=TokenAuth(token),
+            auth=HeaderAuth("Authorization", token, "token "),
             headers={"Accept": "application/json"},
         )
         self._tickets: Lru[str, tuple[str, Payload]] = Lru(cache_size)

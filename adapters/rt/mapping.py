@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from adapters._formats.text import decode_bytes
+from adapters._mapping import where
 from app.domain import (
     Attachment,
     DecodeError,
@@ -90,16 +91,6 @@ class RawTxn:
     attachments: tuple[Attachment, ...] = ()
 
 
-def _where(ctx: ErrorContext, field: str) -> ErrorContext:
-    return ErrorContext(
-        system=ctx.system,
-        stream=ctx.stream,
-        record_id=ctx.record_id,
-        field=field,
-        offset=ctx.offset,
-    )
-
-
 def text_value(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -137,9 +128,9 @@ def _required_time(raw: Raw, key: str, ctx: ErrorContext, naive_zone: str, field
     try:
         moment = rt_time(value, naive_zone=naive_zone)
     except (ValueError, OverflowError) as exc:
-        raise RecordError(f"{field} is unreadable: {value!r}", _where(ctx, field)) from exc
+        raise RecordError(f"{field} is unreadable: {value!r}", where(ctx, field)) from exc
     if moment is None:
-        raise RecordError(f"{field} is not set", _where(ctx, field))
+        raise RecordError(f"{field} is not set", where(ctx, field))
     return moment
 
 
@@ -147,7 +138,7 @@ def map_status(native: object, ctx: ErrorContext) -> Status:
     """Unified status of an RT status; RecordError for a status RT's lifecycle lacks."""
     if isinstance(native, str) and native in NATIVE_STATUS:
         return NATIVE_STATUS[native]
-    raise RecordError(f"unknown ticket status {native!r}", _where(ctx, "Status"))
+    raise RecordError(f"unknown ticket status {native!r}", where(ctx, "Status"))
 
 
 def map_priority(native: object) -> Priority | None:
@@ -198,15 +189,56 @@ def attachment_text(raw: Raw, ctx: ErrorContext) -> str:
         raise RecordError(exc.message, exc.context) from exc
 
 
+def message_parts(parts: Sequence[object]) -> tuple[Raw | None, tuple[Attachment, ...]]:
+    """A message transaction's attachments: the part holding its text, and its files."""
+    text_part: Raw | None = None
+    files: list[Attachment] = []
+    for part in parts:
+        if not isinstance(part, Mapping):
+            continue
+        content_type = text_value(part.get("ContentType")) or ""
+        filename = text_value(part.get("Filename"))
+        if filename:
+            url = text_value(part.get("_url"))
+            files.append(Attachment(filename, content_type or None, url=url))
+        elif text_part is None and content_type in ("text/plain", "text/html"):
+            text_part = part
+    return text_part, tuple(files)
+
+
+def raw_txn(raw: object, body: str = "", attachments: tuple[Attachment, ...] = ()) -> RawTxn | None:
+    """A history entry (a transaction record or collection item) that becomes a message, with
+    its text and files; None for the types that are not shown."""
+    if not isinstance(raw, Mapping):
+        return None
+    txn_id = record_id(raw)
+    kind = raw.get("Type")
+    if txn_id is None or not isinstance(kind, str) or not is_shown(kind):
+        return None
+    if kind not in MESSAGE_TYPES:
+        body, attachments = "", ()
+    return RawTxn(
+        id=txn_id,
+        type=kind,
+        created=raw.get("Created"),
+        creator=uid_id(raw.get("Creator")),
+        field=text_value(raw.get("Field")),
+        old_value=text_value(raw.get("OldValue")),
+        new_value=text_value(raw.get("NewValue")),
+        body=body,
+        attachments=attachments,
+    )
+
+
 def message(txn: RawTxn, users: Mapping[str, Raw], ctx: ErrorContext, naive_zone: str) -> Message:
     """One Create/Correspond/Comment/Status transaction as a message."""
     field = f"history[{txn.id}].Created"
     try:
         created = rt_time(txn.created, naive_zone=naive_zone)
     except (ValueError, OverflowError) as exc:
-        raise RecordError(f"{field} is unreadable: {txn.created!r}", _where(ctx, field)) from exc
+        raise RecordError(f"{field} is unreadable: {txn.created!r}", where(ctx, field)) from exc
     if created is None:
-        raise RecordError(f"{field} is not set", _where(ctx, field))
+        raise RecordError(f"{field} is not set", where(ctx, field))
     if txn.type in EVENT_TYPES:
         kind = MessageKind.EVENT
         body = f"{txn.field or txn.type}: {txn.old_value or '—'} → {txn.new_value or '—'}"
@@ -242,7 +274,7 @@ def map_ticket(
     ticket_id = record_id(raw)
     ctx = ErrorContext(system=system_id, stream=STREAM, record_id=ticket_id, offset=offset)
     if ticket_id is None or not isinstance(raw, Mapping):
-        raise RecordError("a ticket has no id", _where(ctx, "id"))
+        raise RecordError("a ticket has no id", where(ctx, "id"))
     native = raw.get("Status")
     status = map_status(native, ctx)
     requestors = raw.get("Requestor")

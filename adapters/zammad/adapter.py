@@ -23,17 +23,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
-
-from adapters._http import HttpSettings
+from adapters._delivery import bounded, outcome_after, post_once, put_value, ticket_number
+from adapters._http import (
+    HttpSettings,
+    base_url_setting,
+    error_text,
+    map_saved,
+    network_reason,
+    page_size_setting,
+    saved_error,
+    saved_json,
+)
 from adapters.base import (
     ActionKind,
     ActionOutcome,
@@ -49,10 +55,8 @@ from adapters.zammad.manifest import DEFAULT_PAGE_SIZE, MANIFEST, MAX_PAGE_SIZE
 from app.domain import (
     AdapterError,
     AuthError,
-    ConfigError,
     DecodeError,
     ErrorContext,
-    RateLimitedError,
     RemoteError,
     SecretError,
     Status,
@@ -61,61 +65,8 @@ from app.domain import (
 )
 from app.timeutil import parse_timestamp, utcnow
 
-MAX_CONCURRENCY = 8
 EPOCH = "1970-01-01T00:00:00.000Z"
-WRITE_ATTEMPTS = 3
-T = TypeVar("T")
-R = TypeVar("R")
 Key = tuple[str, str]  # ticket id, updated_at as Zammad wrote it
-
-
-def _setting(context: AdapterContext, key: str) -> str:
-    value = context.settings.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"the setting {key!r} is missing", ErrorContext(system=context.system_id))
-    return value.strip()
-
-
-def _page_size(context: AdapterContext) -> int:
-    value = context.settings.get("page_size", DEFAULT_PAGE_SIZE)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
-        raise ConfigError(
-            f"page_size must be a number from 1 to {MAX_PAGE_SIZE}, not {value!r}",
-            ErrorContext(system=context.system_id),
-        )
-    return value
-
-
-def unreachable_reason(error: BaseException) -> str:
-    """Why a connection failed, in words: ``connection refused``, ``host not found``…"""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, httpx.TimeoutException | TimeoutError):
-            return "timed out"
-        if isinstance(seen, socket.gaierror):
-            return "host not found"
-        if isinstance(seen, ConnectionRefusedError) or "refused" in str(seen).lower():
-            return "connection refused"
-        if isinstance(seen, ssl.SSLError):
-            return f"TLS failed ({seen.reason or seen})"
-        seen = seen.__cause__ or seen.__context__
-    return str(error)
-
-
-async def _bounded(func: Callable[[T], Awaitable[R]], args: Iterable[T]) -> list[R]:
-    """``func`` over ``args`` with at most 8 in flight; the first failure is raised as itself."""
-    gate = asyncio.Semaphore(MAX_CONCURRENCY)
-
-    async def one(arg: T) -> R:
-        async with gate:
-            return await func(arg)
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(arg)) for arg in args]
-    except ExceptionGroup as failed:
-        raise failed.exceptions[0] from None
-    return [task.result() for task in tasks]
 
 
 @dataclass
@@ -168,6 +119,66 @@ def _key(raw: object) -> Key | None:
     return ticket_id, stamp
 
 
+@dataclass
+class _Saved:
+    """What saved Zammad answers hold, sorted by kind (``decode_saved``)."""
+
+    tickets: list[tuple[int, Any]] = field(default_factory=list)
+    articles: dict[str, list[Any]] = field(default_factory=dict)
+    users: dict[int, Mapping[str, Any]] = field(default_factory=dict)
+    tags: list[tuple[int, list[Any]]] = field(default_factory=list)
+
+    def read(self, part: int, body: object, system: str) -> None:
+        """Sort one saved body; a DecodeError naming ``part`` when it is none of the kinds."""
+        if isinstance(body, Mapping):
+            if "error" in body or "error_human" in body:
+                said = body.get("error_human") or error_text(body) or "an error"
+                raise saved_error(part, f"this is a Zammad error answer: {said}", system)
+            if isinstance(body.get("tags"), list):
+                self.tags.append((part, body["tags"]))
+                return
+            if "assets" in body:
+                raise saved_error(
+                    part,
+                    "tickets without expand=true hold no state names: save the answer "
+                    "of the same request with expand=true",
+                    system,
+                )
+        for raw in body if isinstance(body, list) else [body]:
+            if isinstance(raw, Mapping) and "title" in raw and "customer_id" in raw:
+                if not isinstance(raw.get("state"), str):
+                    raise saved_error(
+                        part,
+                        f"ticket {raw.get('id')!r} is not expanded (no state name): save "
+                        "it with expand=true",
+                        system,
+                    )
+                self.tickets.append((part, raw))
+            elif isinstance(raw, Mapping) and "ticket_id" in raw and "internal" in raw:
+                owner = mapping.record_id({"id": raw.get("ticket_id")}) or ""
+                self.articles.setdefault(owner, []).append(raw)
+            elif isinstance(raw, Mapping) and ("login" in raw or "firstname" in raw):
+                if (user_id := raw.get("id")) is not None and isinstance(user_id, int):
+                    self.users[user_id] = raw
+            else:
+                raise saved_error(
+                    part, "not a Zammad ticket, ticket list, article list, user or tag list", system
+                )
+
+    def tags_by_ticket(self, system: str) -> dict[str, list[Any]]:
+        """The saved tags by ticket id: they name no ticket, so they need exactly one."""
+        ids = {mapping.record_id(raw) for _part, raw in self.tickets}
+        if not self.tags:
+            return {}
+        if len(ids) != 1:
+            raise saved_error(
+                self.tags[0][0],
+                f"tags name no ticket; decode them with exactly one ticket (found {len(ids)})",
+                system,
+            )
+        return {str(next(iter(ids))): [t for _part, found in self.tags for t in found]}
+
+
 class ZammadAdapter(Adapter):
     """Zammad over its REST API (``Authorization: Token token=…``).
 
@@ -177,15 +188,39 @@ class ZammadAdapter(Adapter):
 
     manifest = MANIFEST
 
+    @classmethod
+    def decode_saved(cls, payloads: list[bytes], context: AdapterContext) -> list[Ticket]:
+        """Tickets in saved REST answers; no network.
+
+        Recognised by shape: expanded tickets (a search page or one ticket, ``expand=true``),
+        articles (joined by their ``ticket_id``), users (customers, owners, authors) and tags
+        (no ticket id in them: only with exactly one ticket). An error answer, an unexpanded
+        ticket or anything else is a ``DecodeError`` naming the body.
+        """
+        system = context.system_id
+        saved = _Saved()
+        for part, data in enumerate(payloads):
+            saved.read(part, saved_json(data, part, system), system)
+        tags = saved.tags_by_ticket(system)
+        return map_saved(
+            saved.tickets,
+            lambda raw, offset: mapping.map_ticket(
+                raw,
+                saved.articles.get(mapping.record_id(raw) or "", ()),
+                tags.get(mapping.record_id(raw) or "", ()),
+                saved.users,
+                system_id=system,
+                naive_zone=context.naive_zone,
+                offset=offset,
+            ),
+            mapping.record_id,
+            system,
+        )
+
     def __init__(self, context: AdapterContext, *, http: HttpSettings | None = None) -> None:
         super().__init__(context)
-        self.base_url = _setting(context, "base_url").rstrip("/")
-        if not self.base_url.startswith(("https://", "http://")):
-            raise ConfigError(
-                f"base_url must start with https:// (got {self.base_url!r})",
-                ErrorContext(system=context.system_id),
-            )
-        self.page_size = _page_size(context)
+        self.base_url = base_url_setting(context)
+        self.page_size = page_size_setting(context, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         self.http = http or HttpSettings()
         self._client = ZammadClient(
             self.base_url, lambda: context.secret("api_token"), system=context.system_id, http=http
@@ -203,9 +238,7 @@ class ZammadAdapter(Adapter):
             reason = "the access token was rejected" if "401" in exc.message else "access denied"
             return CheckResult(False, f"{exc.message[:3]} — {reason}")
         except UnreachableError as exc:
-            return CheckResult(
-                False, f"cannot connect to {self.base_url}: {unreachable_reason(exc)}"
-            )
+            return CheckResult(False, f"cannot connect to {self.base_url}: {network_reason(exc)}")
         except SecretError as exc:
             return CheckResult(False, f"the access token is not available: {exc.message}")
         except AdapterError as exc:
@@ -241,7 +274,7 @@ class ZammadAdapter(Adapter):
             self._users[user_id] = user
 
     async def _load_users(self, wanted: set[int]) -> None:
-        await _bounded(self._user, sorted(wanted - set(self._users)))
+        await bounded(self._user, sorted(wanted - set(self._users)))
 
     async def pull(self, cursor: str | None) -> PullResult:
         """One search page, each ticket with all its articles and tags."""
@@ -252,7 +285,7 @@ class ZammadAdapter(Adapter):
         keys = [_key(raw) for raw in page.rows]
         fresh = [raw for raw, key in zip(page.rows, keys, strict=True) if key not in state.skip]
         ids = [i for raw in fresh if (i := mapping.record_id(raw)) is not None]
-        details = await _bounded(self._details, ids)
+        details = await bounded(self._details, ids)
         articles = {ticket_id: found for ticket_id, found, _ in details}
         tags = {ticket_id: found for ticket_id, _, found in details}
         await self._load_users(
@@ -298,15 +331,7 @@ class ZammadAdapter(Adapter):
     # ---------------------------------------------------------------------------- perform
 
     def _ticket_id(self, external_id: str) -> int:
-        if not external_id.isdigit():
-            raise AdapterError(
-                f"{external_id!r} is not a Zammad ticket id",
-                ErrorContext(
-                    system=self.system_id, stream=mapping.STREAM_TICKETS, record_id=external_id
-                ),
-                code="invalid_action",
-            )
-        return int(external_id)
+        return int(ticket_number(external_id, self.system_id, "a Zammad ticket id"))
 
     async def fetch_ticket(self, external_id: str) -> Ticket:
         """One ticket's current remote state with its articles and tags."""
@@ -335,50 +360,32 @@ class ZammadAdapter(Adapter):
             return found
         known = frozenset(i for raw in before if (i := mapping.record_id(raw)) is not None)
         ctx = self._client.ctx("articles", str(ticket_id))
-        for attempt in range(WRITE_ATTEMPTS):
-            try:
-                created = await self._client.write("POST", "/api/v1/ticket_articles", body, ctx)
-            except RateLimitedError as exc:  # refused, not processed: wait and try again
-                if attempt + 1 == WRITE_ATTEMPTS:
-                    raise
-                await asyncio.sleep(exc.retry_after or self.http.backoff_base)
-                continue
-            except (RemoteError, UnreachableError) as exc:
-                if isinstance(exc, RemoteError) and (exc.status_code or 0) < 500:
-                    raise
-                # The answer was lost, not necessarily the article: look before trying again.
-                after = await self._client.articles(str(ticket_id))
-                found = mapping.find_delivery(
-                    after,
-                    action.idempotency_key,
-                    text=action.body,
-                    internal=body["internal"],
-                    known_ids=known,
-                )
-                if found is not None:
-                    return found
-                if attempt + 1 == WRITE_ATTEMPTS:
-                    raise
-                await asyncio.sleep(self.http.backoff_base * 2**attempt)
-                continue
-            if isinstance(created, Mapping):
-                return created
-            raise DecodeError("the created article is not a JSON object", ctx)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        async def read_back() -> Mapping[str, Any] | None:
+            after = await self._client.articles(str(ticket_id))
+            return mapping.find_delivery(
+                after,
+                action.idempotency_key,
+                text=action.body,
+                internal=body["internal"],
+                known_ids=known,
+            )
+
+        return await post_once(
+            lambda: self._client.write("POST", "/api/v1/ticket_articles", body, ctx),
+            read_back,
+            ctx,
+            what="article",
+            backoff_base=self.http.backoff_base,
+        )
 
     async def _set_state(self, ticket_id: int, status: Status) -> None:
         change = mapping.state_change(status, utcnow())
         ctx = self._client.ctx("tickets", str(ticket_id))
-        for attempt in range(WRITE_ATTEMPTS):  # PUT of a value: repeating it is harmless
-            try:
-                await self._client.write("PUT", f"/api/v1/tickets/{ticket_id}", change, ctx)
-                return
-            except (RemoteError, UnreachableError) as exc:
-                code = exc.status_code if isinstance(exc, RemoteError) else 503
-                if (code or 0) < 429 or attempt + 1 == WRITE_ATTEMPTS:
-                    raise
-                wait = exc.retry_after if isinstance(exc, RateLimitedError) else None
-                await asyncio.sleep(wait or self.http.backoff_base * 2**attempt)
+        await put_value(
+            lambda: self._client.write("PUT", f"/api/v1/tickets/{ticket_id}", change, ctx),
+            backoff_base=self.http.backoff_base,
+        )
 
     async def perform(self, action: ActionRequest) -> ActionOutcome:
         """Reply (public article), note (internal article) or state change; never twice."""
@@ -401,19 +408,12 @@ class ZammadAdapter(Adapter):
                     f"ticket {ticket_id} no longer exists in Zammad", exc.context, status_code=404
                 ) from exc
             raise
-        try:  # delivered; a failed refresh must not make the outbox retry it
-            ticket: Ticket | None = await self.fetch_ticket(str(ticket_id))
-        except AdapterError:
-            ticket = None
-        created = tuple(
-            m for m in (ticket.messages if ticket else ()) if m.external_id == remote_id
-        )
-        return ActionOutcome(
-            ok=True,
-            message=f"{action.kind.value} delivered to Zammad ticket {ticket_id}",
+        return await outcome_after(
+            self.fetch_ticket,
+            str(ticket_id),
+            remote_id,
+            f"{action.kind.value} delivered to Zammad ticket {ticket_id}",
             remote_id=remote_id or str(ticket_id),
-            ticket=ticket,
-            created_messages=created,
         )
 
     async def aclose(self) -> None:

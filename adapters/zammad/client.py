@@ -5,9 +5,7 @@ Returns decoded JSON; knows URLs, auth and pagination, nothing about the domain.
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -15,33 +13,11 @@ from typing import Any
 
 import httpx
 
-from adapters._http import HttpSettings, build_client, raise_for_response, request
+from adapters._auth import HeaderAuth
+from adapters._http import HttpSettings, build_client, decode_json, raise_for_response, request
 from app.domain import DecodeError, ErrorContext, RemoteError, UnreachableError
 
 SEARCH_PATH = "/api/v1/tickets/search"
-THREAD_DECODE_BYTES = 256 * 1024  # larger bodies are decoded off the event loop
-
-
-class TokenAuth(httpx.Auth):
-    """``Authorization: Token token=<access token>``; the token is read lazily."""
-
-    def __init__(self, token: Callable[[], str]) -> None:
-        self._token = token
-        self._header: str | None = None
-
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
-        raise RuntimeError("Tabless adapters use httpx.AsyncClient only")
-
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        if self._header is None:
-            self._header = f"Token token={self._token()}"
-        request.headers["Authorization"] = self._header
-        yield request
-
-    def __repr__(self) -> str:
-        return "TokenAuth(<redacted>)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,20 +69,15 @@ class ZammadClient:
         self.base_url = base_url.rstrip("/")
         self.system = system
         self.http = http or HttpSettings()
-        self._client = build_client(self.base_url, settings=self.http, auth=TokenAuth(token))
+        self._client = build_client(
+            self.base_url,
+            settings=self.http,
+            auth=HeaderAuth("Authorization", token, "Token token="),
+        )
 
     def ctx(self, stream: str, record_id: str | None = None) -> ErrorContext:
         """The error context of a request on ``stream``."""
         return ErrorContext(system=self.system, stream=stream, record_id=record_id)
-
-    async def _decode(self, response: httpx.Response, ctx: ErrorContext) -> Any:
-        content = response.content
-        try:
-            if len(content) > THREAD_DECODE_BYTES:
-                return await asyncio.to_thread(json.loads, content)
-            return json.loads(content)
-        except ValueError as exc:
-            raise DecodeError("the answer is not valid JSON", ctx) from exc
 
     async def _get(self, path: str, ctx: ErrorContext, **params: Any) -> httpx.Response:
         return await request(
@@ -115,7 +86,7 @@ class ZammadClient:
 
     async def get(self, path: str, ctx: ErrorContext, **params: Any) -> Any:
         """``GET`` one object or list (retried on 429/5xx by the shared request helper)."""
-        return await self._decode(await self._get(path, ctx, **params), ctx)
+        return await decode_json(await self._get(path, ctx, **params), ctx)
 
     async def search(self, *, since: str, page: int, per_page: int) -> SearchPage:
         """Tickets changed at or after ``since``, oldest change first, expanded."""
@@ -130,7 +101,7 @@ class ZammadClient:
             page=page,
             per_page=per_page,
         )
-        rows = await self._decode(response, ctx)
+        rows = await decode_json(response, ctx)
         if not isinstance(rows, list):
             raise DecodeError("the expanded search answer is not a JSON array", ctx)
         return SearchPage(rows, server_time(response))
@@ -169,7 +140,7 @@ class ZammadClient:
             detail = error_human(response) or "the request was refused"
             raise RemoteError(f"{code} — Zammad refused it: {detail}", ctx, status_code=code)
         raise_for_response(response, ctx)
-        return await self._decode(response, ctx)
+        return await decode_json(response, ctx)
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
+from adapters._mapping import int_value, timestamp, where
+from adapters._mapping import record_id as record_id  # re-exported: the adapter uses it
 from adapters.base import ActionKind, ActionRequest
 from app.domain import (
     AdapterError,
@@ -33,7 +35,7 @@ from app.domain import (
     Ticket,
     TicketKey,
 )
-from app.timeutil import parse_timestamp, to_iso_z
+from app.timeutil import to_iso_z
 
 STREAM_TICKETS = "tickets"
 NOBODY_ID = 1  # Zammad's "-" user owns unassigned tickets
@@ -104,34 +106,14 @@ def html_to_text(markup: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _text(value: object) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
-
-
-def record_id(raw: object) -> str | None:
-    """An object's id as text; None when missing or not a positive integer."""
-    value = _int(raw.get("id")) if isinstance(raw, Mapping) else None
-    return str(value) if value is not None and value > 0 else None
-
-
-def _where(ctx: ErrorContext, field: str) -> ErrorContext:
-    return ErrorContext(
-        system=ctx.system,
-        stream=ctx.stream,
-        record_id=ctx.record_id,
-        field=field,
-        offset=ctx.offset,
-    )
 
 
 def map_state(native: object, ctx: ErrorContext) -> tuple[Status, bool, bool]:
     """Unified status, the deleted flag and whether the state is one we do not know."""
     if not isinstance(native, str) or not native.strip():
-        raise RecordError(f"unreadable ticket state {native!r}", _where(ctx, "state"))
+        raise RecordError(f"unreadable ticket state {native!r}", where(ctx, "state"))
     name = native.strip().lower()
     if name in STATES:
         return STATES[name], name in DELETED_STATES, False
@@ -159,18 +141,6 @@ def person(user: object, fallback_id: int | None = None) -> Person | None:
     )
 
 
-def timestamp(raw: Raw, key: str, ctx: ErrorContext, naive_zone: str, field: str = "") -> datetime:
-    """``raw[key]`` as aware UTC, else a RecordError naming ``field`` (default ``key``)."""
-    value = raw.get(key)
-    name = field or key
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise RecordError(f"{name} is missing", _where(ctx, name))
-    try:
-        return parse_timestamp(value, naive_zone=naive_zone)
-    except (ValueError, OverflowError, OSError) as exc:
-        raise RecordError(f"{name} is unreadable: {value!r}", _where(ctx, name)) from exc
-
-
 def _attachment(raw: object) -> Attachment | None:
     if not isinstance(raw, Mapping):
         return None
@@ -182,7 +152,7 @@ def _attachment(raw: object) -> Attachment | None:
     return Attachment(
         filename=_text(raw.get("filename")) or "attachment",
         content_type=kind if isinstance(kind, str) else None,
-        size=int(size) if isinstance(size, str) and size.isdigit() else _int(size),
+        size=int(size) if isinstance(size, str) and size.isdigit() else int_value(size),
     )
 
 
@@ -196,7 +166,7 @@ def article_text(raw: Raw) -> str:
 
 
 def _author(raw: Raw, users: Mapping[int, Raw]) -> Person | None:
-    author_id = _int(raw.get("created_by_id"))
+    author_id = int_value(raw.get("created_by_id"))
     if author_id is not None and author_id in users:
         return person(users[author_id])
     sender = _text(raw.get("from"))
@@ -216,12 +186,12 @@ def map_article(
     """One article: System → EVENT, internal → NOTE, anything else → REPLY."""
     article_id = record_id(raw)
     if article_id is None or not isinstance(raw, Mapping):
-        raise RecordError("an article has no id", _where(ctx, "articles.id"))
+        raise RecordError("an article has no id", where(ctx, "articles.id"))
     field = f"articles[{article_id}]"
     internal = raw.get("internal")
     if not isinstance(internal, bool):
         raise RecordError(
-            f"article {article_id} has no internal flag", _where(ctx, f"{field}.internal")
+            f"article {article_id} has no internal flag", where(ctx, f"{field}.internal")
         )
     if raw.get("sender") == "System":
         kind = MessageKind.EVENT
@@ -260,11 +230,11 @@ def map_ticket(
     ticket_id = record_id(raw)
     ctx = ErrorContext(system=system_id, stream=STREAM_TICKETS, record_id=ticket_id, offset=offset)
     if ticket_id is None or not isinstance(raw, Mapping):
-        raise RecordError("a ticket has no id", _where(ctx, "id"))
+        raise RecordError("a ticket has no id", where(ctx, "id"))
     native = raw.get("state")
     status, deleted, unmapped = map_state(native, ctx)
-    customer_id = _int(raw.get("customer_id"))
-    owner_id = _int(raw.get("owner_id"))
+    customer_id = int_value(raw.get("customer_id"))
+    owner_id = int_value(raw.get("owner_id"))
     title = raw.get("title")
     extra: dict[str, str] = {}
     if isinstance(raw.get("number"), str):
@@ -333,11 +303,13 @@ def user_ids(raw_tickets: Iterable[object], articles: Iterable[Sequence[object]]
     for raw in raw_tickets:
         if isinstance(raw, Mapping):
             wanted.update(
-                i for key in ("customer_id", "owner_id") if (i := _int(raw.get(key))) is not None
+                i
+                for key in ("customer_id", "owner_id")
+                if (i := int_value(raw.get(key))) is not None
             )
     for rows in articles:
         for article in rows:
-            if isinstance(article, Mapping) and (i := _int(article.get("created_by_id"))):
+            if isinstance(article, Mapping) and (i := int_value(article.get("created_by_id"))):
                 wanted.add(i)
     wanted.discard(NOBODY_ID)
     return wanted

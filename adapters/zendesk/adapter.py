@@ -9,30 +9,35 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any
 
-import httpx
-
-from adapters._http import HttpSettings
+from adapters._delivery import bounded, ticket_number
+from adapters._drift import DriftNotes
+from adapters._http import (
+    HttpSettings,
+    base_url_setting,
+    network_reason,
+    page_size_setting,
+    text_setting,
+)
 from adapters.base import (
     ActionOutcome,
     ActionRequest,
     Adapter,
     AdapterContext,
     CheckResult,
+    OutgoingFile,
     PullResult,
 )
 from adapters.zendesk import mapping
-from adapters.zendesk.client import ZendeskClient, items
+from adapters.zendesk.client import ZendeskClient, items, load_json
 from adapters.zendesk.manifest import DEFAULT_PAGE_SIZE, MANIFEST, MAX_PAGE_SIZE
 from app.domain import (
     AdapterError,
+    Attachment,
     AuthError,
-    ConfigError,
     DecodeError,
     ErrorContext,
     RemoteError,
@@ -40,68 +45,67 @@ from app.domain import (
     Ticket,
     UnreachableError,
 )
+from app.oauth_login import OAuthEndpoints
 
-MAX_CONCURRENCY = 8  # per-ticket comment requests in flight
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-def _setting(context: AdapterContext, key: str) -> str:
-    value = context.settings.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"the setting {key!r} is missing", ErrorContext(system=context.system_id))
-    return value.strip()
-
-
-def _page_size(context: AdapterContext) -> int:
-    value = context.settings.get("page_size", DEFAULT_PAGE_SIZE)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
-        raise ConfigError(
-            f"page_size must be a number from 1 to {MAX_PAGE_SIZE}, not {value!r}",
-            ErrorContext(system=context.system_id),
-        )
-    return value
-
-
-def unreachable_reason(error: BaseException) -> str:
-    """Why a connection failed, in words: ``connection refused``, ``host not found``…"""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, httpx.TimeoutException | TimeoutError):
-            return "timed out"
-        if isinstance(seen, socket.gaierror):
-            return "host not found"
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return "the TLS certificate is not trusted"
-        if isinstance(seen, ssl.SSLError):
-            return f"TLS failed ({seen.reason or seen})"
-        if isinstance(seen, OSError) and seen.strerror:
-            return seen.strerror[:1].lower() + seen.strerror[1:]
-        if "refused" in str(seen).lower():
-            return "connection refused"
-        seen = seen.__cause__ or seen.__context__
-    return str(error)
-
-
-async def _bounded(
-    func: Callable[[T], Awaitable[R]], args: Iterable[T], limit: int = MAX_CONCURRENCY
-) -> list[R]:
-    """``func`` over ``args`` with at most ``limit`` in flight; the first failure cancels the rest
-    and is raised as itself (not as an ExceptionGroup)."""
-    gate = asyncio.Semaphore(limit)
-
-    async def one(arg: T) -> R:
-        async with gate:
-            return await func(arg)
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(arg)) for arg in args]
-    except ExceptionGroup as failed:
-        raise failed.exceptions[0] from None
-    return [task.result() for task in tasks]
+# The ticket fields Zendesk documents (Tickets API, "JSON format"); any other is schema drift.
+TICKET_FIELDS = frozenset(
+    [
+        "allow_attachments",
+        "allow_channelback",
+        "assignee_email",
+        "assignee_id",
+        "attribute_value_ids",
+        "brand_id",
+        "collaborator_ids",
+        "collaborators",
+        "comment",
+        "created_at",
+        "custom_fields",
+        "custom_status_id",
+        "description",
+        "due_at",
+        "email_cc_ids",
+        "email_ccs",
+        "external_id",
+        "follower_ids",
+        "followers",
+        "followup_ids",
+        "forum_topic_id",
+        "from_messaging_channel",
+        "generated_timestamp",
+        "group_id",
+        "has_incidents",
+        "id",
+        "is_public",
+        "macro_id",
+        "macro_ids",
+        "metadata",
+        "organization_id",
+        "priority",
+        "problem_id",
+        "raw_subject",
+        "recipient",
+        "requester",
+        "requester_id",
+        "safe_update",
+        "satisfaction_rating",
+        "sharing_agreement_ids",
+        "status",
+        "subject",
+        "submitter_id",
+        "tags",
+        "ticket_form_id",
+        "type",
+        "updated_at",
+        "updated_stamp",
+        "url",
+        "via",
+        "via_followup_source_id",
+        "via_id",
+        "voice_comment",
+        "fields",
+    ]
+)
 
 
 class ZendeskAdapter(Adapter):
@@ -119,7 +123,7 @@ class ZendeskAdapter(Adapter):
 
         Comments carry no ticket id, so they are attached only when the files hold one ticket.
         """
-        bodies = [json.loads(data) for data in payloads]
+        bodies = [load_json(data) for data in payloads]
         raw = [t for b in bodies for t in b.get("tickets", [])]
         raw += [b["ticket"] for b in bodies if isinstance(b.get("ticket"), dict)]
         comments = [c for b in bodies for c in b.get("comments", [])]
@@ -138,20 +142,23 @@ class ZendeskAdapter(Adapter):
 
     def __init__(self, context: AdapterContext, *, http: HttpSettings | None = None) -> None:
         super().__init__(context)
-        self.base_url = _setting(context, "base_url").rstrip("/")
-        if not self.base_url.startswith(("https://", "http://")):
-            raise ConfigError(
-                f"base_url must start with https:// (got {self.base_url!r})",
-                ErrorContext(system=context.system_id),
-            )
-        self.page_size = _page_size(context)
+        self.base_url = base_url_setting(context)
+        self.page_size = page_size_setting(context, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         self._client = ZendeskClient(
             self.base_url,
-            _setting(context, "client_id"),
+            text_setting(context, "client_id"),
             lambda: context.secret("client_secret"),
             system=context.system_id,
             http=http,
+            auth_kind=context.settings.get("auth", "client_credentials"),
+            secret=context.secret,
+            store_secret=context.store_secret,
         )
+        self._uploads: dict[tuple[str, str], str] = {}  # (action, staged file) -> upload token
+
+    def oauth_endpoints(self) -> OAuthEndpoints | None:
+        """Where a person signs in when ``auth = "authorization_code"`` (else None)."""
+        return self._client.oauth_endpoints
 
     # ------------------------------------------------------------------------------ check
 
@@ -163,9 +170,7 @@ class ZendeskAdapter(Adapter):
         except AuthError as exc:
             return CheckResult(False, exc.message)
         except UnreachableError as exc:
-            return CheckResult(
-                False, f"cannot connect to {self.base_url}: {unreachable_reason(exc)}"
-            )
+            return CheckResult(False, f"cannot connect to {self.base_url}: {network_reason(exc)}")
         except SecretError as exc:
             return CheckResult(False, f"the client secret is not available: {exc.message}")
         except AdapterError as exc:
@@ -223,7 +228,7 @@ class ZendeskAdapter(Adapter):
             if (ticket_id := mapping.record_id(raw)) is not None
             and raw.get("status") != mapping.DELETED
         ]
-        fetched = dict(await _bounded(self._comments, live))
+        fetched = dict(await bounded(self._comments, live))
         gone = {ticket_id for ticket_id, found in fetched.items() if found is None}
         # A ticket deleted meanwhile comes back, deleted, on a later page: its change is newer.
         kept = [raw for raw in raw_tickets if mapping.record_id(raw) not in gone]
@@ -242,25 +247,24 @@ class ZendeskAdapter(Adapter):
             system_id=self.system_id,
             naive_zone=self.context.naive_zone,
         )
+        notes = DriftNotes()
+        for raw in raw_tickets:
+            if isinstance(raw, dict):
+                notes.unknown_fields(
+                    mapping.STREAM_TICKETS, raw, TICKET_FIELDS, mapping.record_id(raw)
+                )
         return PullResult(
             tickets=tickets,
             cursor=json.dumps({"after_cursor": next_after}) if next_after else cursor,
             has_more=not end,
             quarantined=quarantined,
+            drift=notes.take(),
         )
 
     # ---------------------------------------------------------------------------- perform
 
     def _ticket_id(self, external_id: str) -> str:
-        if not external_id.isdigit():
-            raise AdapterError(
-                f"{external_id!r} is not a Zendesk ticket id",
-                ErrorContext(
-                    system=self.system_id, stream=mapping.STREAM_TICKETS, record_id=external_id
-                ),
-                code="invalid_action",
-            )
-        return external_id
+        return ticket_number(external_id, self.system_id, "a Zendesk ticket id")
 
     async def fetch_ticket(self, external_id: str) -> Ticket:
         """One ticket's current remote state with all its comments."""
@@ -279,7 +283,8 @@ class ZendeskAdapter(Adapter):
     async def perform(self, action: ActionRequest) -> ActionOutcome:
         """Reply, note or status change through ``PUT`` with the action's Idempotency-Key."""
         ticket_id = self._ticket_id(action.external_id)
-        change = mapping.update_body(action)
+        uploads = [await self._upload(action.idempotency_key, file) for file in action.attachments]
+        change = mapping.update_body(action, uploads)
         try:
             answer = await self._client.update_ticket(
                 ticket_id, change, idempotency_key=action.idempotency_key
@@ -292,8 +297,10 @@ class ZendeskAdapter(Adapter):
                     status_code=404,
                 ) from exc
             if exc.status_code == 422:
+                why = mapping.validation_errors(exc.details.get("body"))
                 raise RemoteError(
-                    f"422 — Zendesk refused the change to ticket {ticket_id}",
+                    f"422 — Zendesk refused the change to ticket {ticket_id}"
+                    + (f": {why}" if why else ""),
                     exc.context,
                     status_code=422,
                 ) from exc
@@ -313,6 +320,25 @@ class ZendeskAdapter(Adapter):
             ticket=ticket,
             created_messages=created,
         )
+
+    async def _upload(self, action_key: str, file: OutgoingFile) -> str:
+        """Upload one staged file once per action and process: a retried PUT must carry the
+        same tokens, or Zendesk refuses the replayed Idempotency-Key (tokens last 60 min)."""
+        key = (action_key, file.path)
+        if key not in self._uploads:
+            data = await asyncio.to_thread(Path(file.path).read_bytes)
+            self._uploads[key] = await self._client.upload(data, file.filename, file.content_type)
+        return self._uploads[key]
+
+    async def fetch_attachment(self, attachment: Attachment) -> bytes:
+        """The bytes of a comment attachment, only from this Zendesk's own address."""
+        url = attachment.url or ""
+        ctx = ErrorContext(system=self.system_id, stream="attachments", url=url)
+        if not url.startswith(self.base_url + "/"):
+            raise RemoteError(
+                f"attachment {attachment.filename!r} is not on this Zendesk; not fetched", ctx
+            )
+        return await self._client.download(url, ctx)
 
     async def aclose(self) -> None:
         """Close the HTTP clients."""

@@ -18,10 +18,21 @@ MANIFEST = Manifest(
             Capability.REPLY,
             Capability.INTERNAL_NOTE,
             Capability.STATUS,
+            Capability.ASSIGN,
+            Capability.TAGS,
+            Capability.ATTACHMENTS,  # uploads with replies; fetch_attachment
         }
     ),
     config=(
         ConfigField("base_url", str, title="Zendesk address (https://<subdomain>.zendesk.com)"),
+        ConfigField(
+            "auth",
+            str,
+            default="client_credentials",
+            title="Sign-in: client_credentials, or authorization_code (a person signs in "
+            "through the browser)",
+            required=False,
+        ),
         ConfigField("client_id", str, title="OAuth client id"),
         ConfigField("client_secret", str, title="OAuth client secret", secret=True),
         ConfigField(

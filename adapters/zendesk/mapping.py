@@ -10,9 +10,10 @@ Domain → remote: agent actions become the body of ``PUT /api/v2/tickets/{id}.j
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 from adapters.base import ActionKind, ActionRequest
 from app.domain import (
@@ -44,29 +45,38 @@ STATUS_NATIVE: dict[Status, str] = {status: native for native, status in NATIVE_
 PRIORITIES: dict[str, Priority] = {p.value: p for p in Priority}
 
 Raw = Mapping[str, Any]
+_REPLY, _NOTE = MessageKind.REPLY, MessageKind.NOTE  # a global is cheaper than an enum lookup
 
 
-def record_id(raw: object) -> str | None:
-    """A ticket's or comment's id as text; None when missing or not a positive integer."""
-    if not isinstance(raw, Mapping):
-        return None
-    value = raw.get("id")
+def _is_mapping(value: object) -> TypeGuard[Raw]:
+    # ``isinstance(x, Mapping)`` goes through the ABC machinery; decoded JSON is a plain dict.
+    return value.__class__ is dict or isinstance(value, Mapping)
+
+
+def _positive_id(value: object) -> str | None:
+    if value.__class__ is int:
+        return str(value) if value > 0 else None  # type: ignore[operator]
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         return None
     return str(value)
 
 
+def record_id(raw: object) -> str | None:
+    """A ticket's or comment's id as text; None when missing or not a positive integer."""
+    if not _is_mapping(raw):
+        return None
+    return _positive_id(raw.get("id"))
+
+
 def index_by_id(items: Iterable[object]) -> dict[int, Raw]:
     """Sideloaded objects (users, groups) by integer id; anything malformed is ignored."""
     return {
-        item["id"]: item
-        for item in items
-        if isinstance(item, Mapping) and isinstance(item.get("id"), int)
+        item["id"]: item for item in items if _is_mapping(item) and isinstance(item.get("id"), int)
     }
 
 
 def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    return value if value.__class__ is str and value else None
 
 
 def _int(value: object) -> int | None:
@@ -99,6 +109,27 @@ def person(user_id: object, users: Mapping[int, Raw]) -> Person | None:
     )
 
 
+class _People(dict[int, Person | None]):
+    """:func:`person` for one page, each user built once (people are immutable values).
+
+    A dict of the people built so far, so a known one costs one dict lookup: ``people(id)``.
+    """
+
+    __slots__ = ("_users",)
+
+    def __init__(self, users: Mapping[int, Raw]) -> None:
+        super().__init__()
+        self._users = users
+
+    def __missing__(self, user_id: int) -> Person | None:
+        found = self[user_id] = person(user_id, self._users)
+        return found
+
+    def __call__(self, user_id: object) -> Person | None:
+        # Only real ints are keys: True == 1 in a dict, and a list is not hashable.
+        return self[user_id] if user_id.__class__ is int else person(user_id, self._users)  # type: ignore[index]
+
+
 def map_status(native: object, ctx: ErrorContext) -> tuple[Status, bool]:
     """Unified status and the deleted flag (``deleted`` → closed and deleted)."""
     if native == DELETED:
@@ -118,17 +149,20 @@ def timestamp(
 ) -> datetime:
     """``raw[key]`` as aware UTC, else a RecordError naming ``field`` (default: ``key``)."""
     value = raw.get(key)
-    name = field or key
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if value.__class__ is not str and (
+        isinstance(value, bool) or not isinstance(value, str | int | float)
+    ):
+        name = field or key
         raise RecordError(f"{name} is missing", _where(ctx, name))
     try:
-        return parse_timestamp(value, naive_zone=naive_zone)
+        return parse_timestamp(value, naive_zone=naive_zone)  # type: ignore[arg-type]
     except (ValueError, OverflowError, OSError) as exc:
+        name = field or key
         raise RecordError(f"{name} is unreadable: {value!r}", _where(ctx, name)) from exc
 
 
 def _attachment(raw: object) -> Attachment | None:
-    if not isinstance(raw, Mapping):
+    if not _is_mapping(raw):
         return None
     return Attachment(
         filename=_text(raw.get("file_name")) or "attachment",
@@ -142,31 +176,70 @@ def map_comment(
     raw: object, users: Mapping[int, Raw], ctx: ErrorContext, naive_zone: str
 ) -> Message:
     """One comment of the ticket named by ``ctx``: public → REPLY, private → NOTE."""
-    comment_id = record_id(raw)
-    if comment_id is None or not isinstance(raw, Mapping):
-        raise RecordError("a comment has no id", _where(ctx, "comments.id"))
-    field = f"comments[{comment_id}]"
-    public = raw.get("public")
-    if not isinstance(public, bool):
+    return _comment(raw, _People(users), naive_zone, lambda: ctx)
+
+
+# The hot path below builds an ErrorContext only when something is wrong: ``where()`` makes it.
+_Where = Callable[[], ErrorContext]
+
+
+def _comment(raw: object, people: _People, naive_zone: str, where: _Where) -> Message:
+    if raw.__class__ is not dict and not isinstance(raw, Mapping):
+        raise RecordError("a comment has no id", _where(where(), "comments.id"))
+    raw = cast(Raw, raw)  # checked just above (an ``assert isinstance`` costs an ABC check)
+    get = raw.get
+    comment_id = str(key) if (key := get("id")).__class__ is int and key > 0 else _positive_id(key)
+    if comment_id is None:
+        raise RecordError("a comment has no id", _where(where(), "comments.id"))
+    public = get("public")
+    if public.__class__ is not bool:
         raise RecordError(
-            f"comment {comment_id} has no public flag", _where(ctx, f"{field}.public")
+            f"comment {comment_id} has no public flag",
+            _where(where(), f"comments[{comment_id}].public"),
         )
-    body = raw.get("plain_body")
-    if not isinstance(body, str):
-        body = raw.get("body")
-    attachments = raw.get("attachments")
+    body = get("plain_body")
+    if body.__class__ is not str:
+        body = get("body")
+        if not isinstance(body, str):
+            body = ""
+    created = get("created_at")
+    created_at: datetime | None = None
+    if created.__class__ is str:  # the usual case, without building the field's name
+        try:
+            created_at = parse_timestamp(created, naive_zone=naive_zone)  # type: ignore[arg-type]
+        except (ValueError, OverflowError, OSError):
+            created_at = None
+    if created_at is None:  # a number, or the error naming the field
+        field = f"comments[{comment_id}].created_at"
+        created_at = timestamp(raw, "created_at", where(), naive_zone, field=field)
+    attachments = get("attachments")
     return Message(
-        external_id=comment_id,
-        kind=MessageKind.REPLY if public else MessageKind.NOTE,
-        body_text=body if isinstance(body, str) else "",
-        created_at=timestamp(raw, "created_at", ctx, naive_zone, field=f"{field}.created_at"),
-        author=person(raw.get("author_id"), users),
-        attachments=tuple(
-            item
-            for item in map(_attachment, attachments if isinstance(attachments, list) else ())
-            if item is not None
-        ),
+        comment_id,
+        _REPLY if public else _NOTE,
+        body,
+        created_at,
+        people[author] if (author := get("author_id")).__class__ is int else people(author),
+        tuple(
+            [
+                item
+                for item in map(_attachment, attachments if isinstance(attachments, list) else ())
+                if item is not None
+            ]
+        )
+        if attachments
+        else (),
     )
+
+
+def _time(raw: Raw, key: str, naive_zone: str, where: _Where) -> datetime:
+    """:func:`timestamp` without building an ErrorContext for a readable text."""
+    value = raw.get(key)
+    if value.__class__ is str:
+        try:
+            return parse_timestamp(value, naive_zone=naive_zone)  # type: ignore[arg-type]
+        except (ValueError, OverflowError, OSError):
+            pass
+    return timestamp(raw, key, where(), naive_zone)  # a number, or the error naming the field
 
 
 def map_ticket(
@@ -180,32 +253,54 @@ def map_ticket(
     offset: int | None = None,
 ) -> Ticket:
     """One exported ticket with its comments; raises RecordError when it cannot be read."""
+    return _ticket(raw, comments, _People(users), groups, system_id, naive_zone, offset)
+
+
+def _ticket(
+    raw: object,
+    comments: Sequence[object],
+    people: _People,
+    groups: Mapping[int, Raw],
+    system_id: str,
+    naive_zone: str,
+    offset: int | None,
+) -> Ticket:
     ticket_id = record_id(raw)
-    ctx = ErrorContext(system=system_id, stream=STREAM_TICKETS, record_id=ticket_id, offset=offset)
-    if ticket_id is None or not isinstance(raw, Mapping):
-        raise RecordError("a ticket has no id", _where(ctx, "id"))
-    native = raw.get("status")
-    status, deleted = map_status(native, ctx)
-    group = groups.get(_int(raw.get("group_id")) or 0)
-    tags = raw.get("tags")
-    via = raw.get("via")
-    channel = via.get("channel") if isinstance(via, Mapping) else None
-    subject = raw.get("subject")
+
+    def where() -> ErrorContext:
+        return ErrorContext(
+            system=system_id, stream=STREAM_TICKETS, record_id=ticket_id, offset=offset
+        )
+
+    if ticket_id is None:
+        raise RecordError("a ticket has no id", _where(where(), "id"))
+    raw = cast(Raw, raw)  # record_id() found an id, so it is a mapping
+    get = raw.get
+    native = get("status")
+    if native.__class__ is str and native in NATIVE_STATUS:
+        status, deleted = NATIVE_STATUS[native], False  # type: ignore[index]
+    else:
+        status, deleted = map_status(native, where())
+    group = groups.get(_int(get("group_id")) or 0)
+    tags = get("tags")
+    via = get("via")
+    channel = via.get("channel") if _is_mapping(via) else None
+    subject = get("subject")
     return Ticket(
-        key=TicketKey(system_id, ticket_id),
-        subject=subject if isinstance(subject, str) else "",
-        status=status,
-        native_status=str(native),
-        created_at=timestamp(raw, "created_at", ctx, naive_zone),
-        updated_at=timestamp(raw, "updated_at", ctx, naive_zone),
-        priority=map_priority(raw.get("priority")),
-        requester=person(raw.get("requester_id"), users),
-        assignee=person(raw.get("assignee_id"), users),
-        queue=_text(group.get("name")) if group else None,
-        tags=tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else (),
-        deleted=deleted,
-        messages=tuple(map_comment(c, users, ctx, naive_zone) for c in comments),
-        extra={"channel": channel} if isinstance(channel, str) else {},
+        TicketKey(system_id, ticket_id),
+        subject if isinstance(subject, str) else "",
+        status,
+        str(native),
+        _time(raw, "created_at", naive_zone, where),
+        _time(raw, "updated_at", naive_zone, where),
+        map_priority(get("priority")),
+        people(get("requester_id")),
+        people(get("assignee_id")),
+        _text(group.get("name")) if group else None,
+        tuple([t for t in tags if isinstance(t, str)]) if isinstance(tags, list) else (),
+        deleted,
+        tuple([_comment(c, people, naive_zone, where) for c in comments]),
+        {"channel": channel} if isinstance(channel, str) else {},
     )
 
 
@@ -224,18 +319,18 @@ def map_page(
     """
     tickets: list[Ticket] = []
     quarantined: list[RecordError] = []
+    people = _People(users)
     for offset, raw in enumerate(raw_tickets):
-        ticket_id = record_id(raw)
         try:
             tickets.append(
-                map_ticket(
+                _ticket(
                     raw,
-                    comments.get(ticket_id or "", ()),
-                    users,
+                    comments.get(record_id(raw) or "", ()),
+                    people,
                     groups,
-                    system_id=system_id,
-                    naive_zone=naive_zone,
-                    offset=offset,
+                    system_id,
+                    naive_zone,
+                    offset,
                 )
             )
         except RecordError as error:
@@ -243,18 +338,42 @@ def map_page(
     return tickets, quarantined
 
 
-def update_body(action: ActionRequest) -> dict[str, Any]:
-    """The ``ticket`` object of the PUT that delivers ``action``."""
+def update_body(action: ActionRequest, uploads: Sequence[str] = ()) -> dict[str, Any]:
+    """The ``ticket`` object of the PUT that delivers ``action`` (``uploads``: the tokens of
+    its attached files, from ``POST /api/v2/uploads``)."""
     ctx = ErrorContext(stream=STREAM_TICKETS, record_id=action.external_id)
     change: dict[str, Any] = {}
     if action.kind in (ActionKind.REPLY, ActionKind.NOTE):
         if not action.body or not action.body.strip():
             raise AdapterError(f"a {action.kind.value} needs a text", ctx, code="invalid_action")
         change["comment"] = {"body": action.body, "public": action.kind is ActionKind.REPLY}
+        if uploads:
+            change["comment"]["uploads"] = list(uploads)
     elif action.kind is ActionKind.SET_STATUS and action.status is None:
         raise AdapterError("a status change needs a status", ctx, code="invalid_action")
     if action.status is not None:
         change["status"] = STATUS_NATIVE[action.status]
+    if action.kind is ActionKind.ASSIGN:
+        who = action.assignee
+        if who is None:
+            change["assignee_id"] = None
+        elif who.external_id:
+            change["assignee_id"] = int(who.external_id) if who.external_id.isdigit() else None
+            if change["assignee_id"] is None:
+                raise AdapterError(
+                    f"{who.external_id!r} is not a Zendesk user id", ctx, code="invalid_action"
+                )
+        elif who.email:
+            change["assignee_email"] = who.email  # Zendesk resolves the agent by address
+        else:
+            raise AdapterError("an assignee needs an e-mail or id", ctx, code="invalid_action")
+    if action.kind is ActionKind.SET_TAGS:
+        if not action.add_tags and not action.remove_tags:
+            raise AdapterError("no tag to add or remove", ctx, code="invalid_action")
+        if action.add_tags:
+            change["additional_tags"] = list(action.add_tags)
+        if action.remove_tags:
+            change["remove_tags"] = list(action.remove_tags)
     return change
 
 
@@ -271,3 +390,22 @@ def created_comment_id(response: Raw) -> str | None:
 def audit_id(response: Raw) -> str | None:
     """The id of the audit an update created."""
     return record_id(response.get("audit"))
+
+
+def validation_errors(body: str | None) -> str | None:
+    """The field errors of a Zendesk ``RecordInvalid`` answer (``"Assignee: is invalid"``)."""
+    try:
+        payload = json.loads(body or "")
+    except ValueError:
+        return None
+    details = payload.get("details") if isinstance(payload, Mapping) else None
+    if not isinstance(details, Mapping):
+        return None
+    found = [
+        str(item["description"])
+        for problems in details.values()
+        if isinstance(problems, list)
+        for item in problems
+        if isinstance(item, Mapping) and item.get("description")
+    ]
+    return "; ".join(found) or None

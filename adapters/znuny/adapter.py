@@ -15,17 +15,21 @@ conversation means it arrived.
 from __future__ import annotations
 
 import asyncio
-import json
-import socket
-import ssl
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import httpx
-
+from adapters._cursor import LookbackCursor
+from adapters._delivery import outcome_after, ticket_number
 from adapters._formats import xml
-from adapters._http import HttpSettings
+from adapters._http import (
+    HttpSettings,
+    base_url_setting,
+    map_saved,
+    network_reason,
+    page_size_setting,
+    saved_error,
+    text_setting,
+)
 from adapters.base import (
     ActionKind,
     ActionOutcome,
@@ -36,13 +40,11 @@ from adapters.base import (
     PullResult,
 )
 from adapters.znuny import mapping
-from adapters.znuny.client import ZnunyClient, every, text
+from adapters.znuny.client import ZnunyClient, every, operation_of, parse_answer, text
 from adapters.znuny.manifest import DEFAULT_PAGE_SIZE, DEFAULT_WEBSERVICE, MANIFEST, MAX_PAGE_SIZE
 from app.domain import (
     AdapterError,
     AuthError,
-    ConfigError,
-    DecodeError,
     ErrorContext,
     RecordError,
     RemoteError,
@@ -50,47 +52,9 @@ from app.domain import (
     Ticket,
     UnreachableError,
 )
-from app.timeutil import parse_timestamp, to_iso_z, zone
+from app.timeutil import parse_timestamp, zone
 
-LOOKBACK = timedelta(seconds=60)
-CURSOR_VERSION = 1
 EPOCH = "1970-01-02 00:00:00"
-
-
-@dataclass(slots=True)
-class SyncCursor:
-    """The newest ``Changed`` delivered (UTC) and the versions seen within the lookback."""
-
-    mark: datetime | None = None
-    seen: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, text_: str | None, context: ErrorContext) -> SyncCursor:
-        """The cursor in ``text_``; ``None`` starts a full sync."""
-        if text_ is None:
-            return cls()
-        try:
-            data = json.loads(text_)
-            if data.get("v") != CURSOR_VERSION:
-                raise ValueError(f"cursor version {data.get('v')!r}")
-            mark = data.get("mark")
-            return cls(
-                mark=parse_timestamp(mark) if mark else None,
-                seen={str(k): str(v) for k, v in data.get("seen", {}).items()},
-            )
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise DecodeError(f"the saved Znuny cursor is unreadable: {exc}", context) from exc
-
-    def dump(self) -> str:
-        """Compact JSON."""
-        return json.dumps(
-            {
-                "v": CURSOR_VERSION,
-                "mark": to_iso_z(self.mark) if self.mark else None,
-                "seen": dict(sorted(self.seen.items())),
-            },
-            separators=(",", ":"),
-        )
 
 
 class ZnunyAdapter(Adapter):
@@ -102,22 +66,61 @@ class ZnunyAdapter(Adapter):
 
     manifest = MANIFEST
 
+    @classmethod
+    def decode_saved(cls, payloads: list[bytes], context: AdapterContext) -> list[Ticket]:
+        """Tickets in saved SOAP answers (``TicketGet``; ``TicketSearch`` lists ids); no network.
+
+        An answer carrying an ``<Error>`` or a SOAP Fault — Znuny sends them with HTTP 200 —,
+        a TicketSearch id without its TicketGet ticket, or anything that is not a SOAP answer
+        is a ``DecodeError`` naming the body.
+        """
+        system = context.system_id
+        ctx = ErrorContext(system=system, stream="saved")
+        nodes: list[tuple[int, xml.Element]] = []
+        listed: dict[str, int] = {}
+        for part, data in enumerate(payloads):
+            try:
+                answer = parse_answer(data, None, None, ctx)
+            except (RemoteError, AuthError) as exc:  # <Error> or Fault inside HTTP 200
+                raise saved_error(
+                    part, f"an error answer (sent with HTTP 200): {exc.message}", system
+                ) from exc
+            except AdapterError as exc:
+                raise saved_error(part, f"not a Znuny SOAP answer: {exc.message}", system) from exc
+            operation = operation_of(answer)
+            if operation == "TicketGet":
+                nodes.extend((part, node) for node in every(answer, "Ticket"))
+            elif operation == "TicketSearch":
+                for node in every(answer, "TicketID"):
+                    listed.setdefault((node.text or "").strip(), part)
+            else:
+                raise saved_error(
+                    part, f"a {operation} answer holds no tickets (TicketGet answers do)", system
+                )
+        found = {text(node, "TicketID") for _part, node in nodes}
+        for ticket_id, part in listed.items():
+            if ticket_id not in found:
+                raise saved_error(
+                    part,
+                    f"TicketSearch lists TicketID {ticket_id} without its ticket: save the "
+                    "TicketGet answer for it too",
+                    system,
+                )
+        return map_saved(
+            nodes,
+            lambda node, offset: mapping.map_ticket(
+                node, system_id=system, naive_zone=context.naive_zone, offset=offset
+            ),
+            lambda node: text(node, "TicketID") or None,
+            system,
+        )
+
     def __init__(self, context: AdapterContext, *, http: HttpSettings | None = None) -> None:
         super().__init__(context)
         settings = context.settings
-        where = ErrorContext(system=context.system_id)
-        self.base_url = str(settings.get("base_url") or "").strip().rstrip("/")
-        self.username = str(settings.get("username") or "").strip()
-        if not self.base_url.startswith(("https://", "http://")) or not self.username:
-            raise ConfigError("Znuny needs base_url (https://…) and username", where)
-        page_size = settings.get("page_size", DEFAULT_PAGE_SIZE)
-        if (
-            isinstance(page_size, bool)
-            or not isinstance(page_size, int)
-            or not (1 <= page_size <= MAX_PAGE_SIZE)
-        ):
-            raise ConfigError(f"page_size must be a number from 1 to {MAX_PAGE_SIZE}", where)
-        self.page_size = page_size
+        self.base_url = base_url_setting(context)
+        self.username = text_setting(context, "username")
+        self.page_size = page_size_setting(context, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         zone(context.naive_zone)
         self.naive_zone = context.naive_zone
         self.client = ZnunyClient(
@@ -132,6 +135,9 @@ class ZnunyAdapter(Adapter):
     def _ctx(self, stream: str = mapping.STREAM, record_id: str | None = None) -> ErrorContext:
         return ErrorContext(system=self.system_id, stream=stream, record_id=record_id)
 
+    def _moment(self, version: str) -> datetime:
+        return parse_timestamp(version, naive_zone=self.naive_zone)
+
     async def check(self) -> CheckResult:
         """Log in and run a one-ticket search; says in words what is wrong. Never raises."""
         started = time.perf_counter()
@@ -144,7 +150,7 @@ class ZnunyAdapter(Adapter):
                 False, f"Znuny rejected user {self.username!r} or its password (AuthFail)"
             )
         except UnreachableError as exc:
-            return CheckResult(False, f"cannot connect to {self.base_url}: {_reason(exc)}")
+            return CheckResult(False, f"cannot connect to {self.base_url}: {network_reason(exc)}")
         except AdapterError as exc:
             return CheckResult(False, exc.message)
         except Exception as exc:  # check() never raises
@@ -182,10 +188,9 @@ class ZnunyAdapter(Adapter):
 
     async def pull(self, cursor: str | None) -> PullResult:
         """The next tickets changed since ``cursor``; ``None`` starts a full sync."""
-        state = SyncCursor.load(cursor, self._ctx("cursor"))
-        since = (
-            mapping.to_server_time(state.mark - LOOKBACK, self.naive_zone) if state.mark else EPOCH
-        )
+        state = LookbackCursor.load(cursor, self._ctx("cursor"), what="Znuny cursor")
+        start = state.since()
+        since = mapping.to_server_time(start, self.naive_zone) if start else EPOCH
         limit = self.page_size + len(state.seen)
         answer = await self.client.call(
             "TicketSearch",
@@ -202,22 +207,8 @@ class ZnunyAdapter(Adapter):
         fresh = [n for n in nodes if state.seen.get(text(n, "TicketID")) != text(n, "Changed")]
         tickets, quarantined = await asyncio.to_thread(self._map, fresh)
         for node in fresh:
-            ticket_id, changed = text(node, "TicketID"), text(node, "Changed")
-            state.seen[ticket_id] = changed
-            try:
-                moment = parse_timestamp(changed, naive_zone=self.naive_zone)
-            except ValueError:
-                continue
-            if state.mark is None or moment > state.mark:
-                state.mark = moment
-        if state.mark is not None:
-            horizon = state.mark - LOOKBACK
-            for key, value in list(state.seen.items()):
-                try:
-                    if parse_timestamp(value, naive_zone=self.naive_zone) < horizon:
-                        del state.seen[key]
-                except ValueError:
-                    continue
+            state.record(text(node, "TicketID"), text(node, "Changed"), self._moment)
+        state.prune(self._moment)
         return PullResult(
             tickets=tickets,
             cursor=state.dump(),
@@ -251,10 +242,8 @@ class ZnunyAdapter(Adapter):
 
     async def perform(self, action: ActionRequest) -> ActionOutcome:
         """Reply, note or state change through ``TicketUpdate``; sent once, read back after."""
-        ticket_id = action.external_id
+        ticket_id = ticket_number(action.external_id, self.system_id, "a Znuny TicketID", "actions")
         ctx = self._ctx("actions", ticket_id)
-        if not ticket_id.isdigit():
-            raise AdapterError(f"{ticket_id!r} is not a Znuny TicketID", ctx, code="invalid_action")
         fields: list[tuple[str, object]] = [("TicketID", ticket_id)]
         if action.kind in (ActionKind.REPLY, ActionKind.NOTE):
             if not (action.body or "").strip():
@@ -285,19 +274,11 @@ class ZnunyAdapter(Adapter):
     async def _outcome(
         self, action: ActionRequest, ticket_id: str, remote_id: str
     ) -> ActionOutcome:
-        try:  # delivered; a failed refresh must not make the outbox deliver again
-            ticket: Ticket | None = await self.fetch_ticket(ticket_id)
-        except AdapterError:
-            ticket = None
-        created = tuple(
-            m for m in (ticket.messages if ticket else ()) if m.external_id == remote_id
-        )
-        return ActionOutcome(
-            ok=True,
-            message=f"{action.kind.value} delivered to Znuny ticket {ticket_id}",
-            remote_id=remote_id,
-            ticket=ticket,
-            created_messages=created,
+        return await outcome_after(
+            self.fetch_ticket,
+            ticket_id,
+            remote_id,
+            f"{action.kind.value} delivered to Znuny ticket {ticket_id}",
         )
 
     async def find_delivered(self, action: ActionRequest) -> ActionOutcome | None:
@@ -310,19 +291,3 @@ class ZnunyAdapter(Adapter):
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self.client.aclose()
-
-
-def _reason(exc: BaseException) -> str:
-    """Words for the lowest-level cause of a network failure."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, socket.gaierror):
-            return "host not found"
-        if isinstance(cause, ssl.SSLError):
-            return f"TLS failed ({cause.reason or cause})"
-        if isinstance(cause, httpx.TimeoutException | TimeoutError):
-            return "timed out"
-        cause = cause.__cause__ or cause.__context__
-    return str(exc)

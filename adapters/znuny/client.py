@@ -65,16 +65,27 @@ def every(node: xml.Element, name: str) -> list[xml.Element]:
     return [*xml.children(node, q(name)), *xml.children(node, name)]
 
 
-def parse_answer(data: bytes, charset: str | None, operation: str, ctx: ErrorContext) -> Any:
-    """The ``<OperationResponse>`` element; raises the typed error an ``<Error>`` carries."""
+def operation_of(answer: xml.Element) -> str:
+    """``TicketGet`` for a ``<TicketGetResponse>`` element."""
+    name = xml.tag(answer).rpartition("}")[2]
+    return name.removesuffix("Response")
+
+
+def parse_answer(data: bytes, charset: str | None, operation: str | None, ctx: ErrorContext) -> Any:
+    """The ``<OperationResponse>`` element; raises the typed error an ``<Error>`` carries.
+
+    ``operation`` None: any operation's answer (a saved one); ``operation_of`` names it.
+    """
     root = xml.parse_xml(data, declared_charset=charset, context=ctx)
     body = root.find(f"{{{SOAP}}}Body")
+    what = f"the {operation} answer" if operation else "the answer"
     if body is None or len(body) == 0:
-        raise DecodeError(f"the {operation} answer has no SOAP Body", ctx)
+        raise DecodeError(f"{what} has no SOAP Body", ctx)
     answer = body[0]
     if xml.tag(answer) == f"{{{SOAP}}}Fault":
         reason = xml.findtext(answer, "faultstring", "SOAP fault")
-        raise RemoteError(f"Znuny answered {operation} with a SOAP fault: {reason}", ctx)
+        raise RemoteError(f"Znuny answered {operation or 'it'} with a SOAP fault: {reason}", ctx)
+    operation = operation or operation_of(answer)
     error = find(answer, "Error")
     if error is not None:
         code = text(error, "ErrorCode") or f"{operation}.Error"

@@ -13,9 +13,11 @@ from datetime import datetime
 from email.utils import parseaddr
 
 from adapters._formats import xml
+from adapters._mapping import where
 from adapters.base import ActionKind
 from adapters.znuny.client import every, text
 from app.domain import (
+    Attachment,
     ErrorContext,
     Message,
     MessageKind,
@@ -68,22 +70,12 @@ PRIORITIES: dict[str, Priority] = {
 PENDING_DIFF_MINUTES = 24 * 60  # a pending state needs a PendingTime: one day from now
 
 
-def _where(ctx: ErrorContext, field: str) -> ErrorContext:
-    return ErrorContext(
-        system=ctx.system,
-        stream=ctx.stream,
-        record_id=ctx.record_id,
-        field=field,
-        offset=ctx.offset,
-    )
-
-
 def server_time(value: str, ctx: ErrorContext, field: str, naive_zone: str) -> datetime:
     """A Znuny time as aware UTC; RecordError naming ``field`` when unreadable."""
     try:
         return parse_timestamp(value, naive_zone=naive_zone)
     except (ValueError, OverflowError) as exc:
-        raise RecordError(f"{field} is unreadable: {value!r}", _where(ctx, field)) from exc
+        raise RecordError(f"{field} is unreadable: {value!r}", where(ctx, field)) from exc
 
 
 def to_server_time(moment: datetime, naive_zone: str) -> str:
@@ -95,7 +87,7 @@ def map_status(state: str, state_type: str, ctx: ErrorContext) -> Status:
     """Unified status by state name, else by state type; RecordError when neither is known."""
     found = STATES.get(state) or STATE_TYPES.get(state_type)
     if found is None:
-        raise RecordError(f"unknown ticket state {state!r}", _where(ctx, "State"))
+        raise RecordError(f"unknown ticket state {state!r}", where(ctx, "State"))
     return found
 
 
@@ -133,12 +125,12 @@ def map_article(node: xml.Element, ctx: ErrorContext, naive_zone: str) -> Messag
     """One ``<Article>``: visible for the customer → reply, otherwise an internal note."""
     article_id = text(node, "ArticleID")
     if not article_id.isdigit():
-        raise RecordError("an article has no ArticleID", _where(ctx, "Article.ArticleID"))
+        raise RecordError("an article has no ArticleID", where(ctx, "Article.ArticleID"))
     field = f"Article[{article_id}]"
     visible = text(node, "IsVisibleForCustomer")
     if visible not in ("0", "1"):
         raise RecordError(
-            f"article {article_id} has no IsVisibleForCustomer", _where(ctx, f"{field}.visible")
+            f"article {article_id} has no IsVisibleForCustomer", where(ctx, f"{field}.visible")
         )
     return Message(
         external_id=article_id,
@@ -146,6 +138,18 @@ def map_article(node: xml.Element, ctx: ErrorContext, naive_zone: str) -> Messag
         body_text=text(node, "Body", strip=False),
         created_at=server_time(text(node, "CreateTime"), ctx, f"{field}.CreateTime", naive_zone),
         author=_author(text(node, "From")),
+        attachments=tuple(_attachment(a) for a in every(node, "Attachment")),
+    )
+
+
+def _attachment(node: xml.Element) -> Attachment:
+    """An article's ``<Attachment>`` (TicketGet with ``Attachments=1``); the bytes stay there."""
+    size = text(node, "FilesizeRaw")
+    kind = text(node, "ContentType").split(";")[0].strip()
+    return Attachment(
+        filename=text(node, "Filename") or "attachment",
+        content_type=kind or None,
+        size=int(size) if size.isdigit() else None,
     )
 
 
@@ -156,7 +160,7 @@ def map_ticket(
     ticket_id = text(node, "TicketID")
     ctx = ErrorContext(system=system_id, stream=STREAM, record_id=ticket_id or None, offset=offset)
     if not ticket_id.isdigit():
-        raise RecordError("a ticket has no TicketID", _where(ctx, "TicketID"))
+        raise RecordError("a ticket has no TicketID", where(ctx, "TicketID"))
     state = text(node, "State")
     status = map_status(state, text(node, "StateType"), ctx)
     number = text(node, "TicketNumber")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from app.domain import Status
+from app.domain import Person, Status
 from app.registry import ActionKind, Capability
 
 
@@ -15,6 +16,7 @@ class Reply:
     ticket_id: int
     body: str
     public: bool = True
+    attachments: tuple[Path, ...] = ()  # files to attach, copied into the outbox on submit
 
     @property
     def kind(self) -> ActionKind:
@@ -41,4 +43,38 @@ class ChangeStatus:
         return Capability.STATUS
 
 
-Command = Reply | ChangeStatus
+@dataclass(frozen=True, slots=True)
+class Assign:
+    """Give a cached ticket to ``assignee`` (matched by e-mail or the system's id); None:
+    unassign."""
+
+    ticket_id: int
+    assignee: Person | None
+
+    @property
+    def kind(self) -> ActionKind:
+        return ActionKind.ASSIGN
+
+    @property
+    def capability(self) -> Capability:
+        return Capability.ASSIGN
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeTags:
+    """Add and remove tags of a cached ticket (the others stay)."""
+
+    ticket_id: int
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> ActionKind:
+        return ActionKind.SET_TAGS
+
+    @property
+    def capability(self) -> Capability:
+        return Capability.TAGS
+
+
+Command = Reply | ChangeStatus | Assign | ChangeTags

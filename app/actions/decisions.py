@@ -6,11 +6,13 @@ copy (the pending message, or the local status, restored to what the agent saw).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, delete, select, update
 
+from app.actions import outgoing
 from app.audit import journal
 from app.cache.schema import messages, outbox, tickets
 from app.domain import ErrorContext, TablessError
@@ -38,6 +40,22 @@ def _row(conn: Connection, action_id: str) -> Any:
     return row
 
 
+def previous_values(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The ticket columns a discarded field change puts back (its optimistic copy undone)."""
+    if kind == "set_status" and payload.get("previous_status"):
+        return {"status": payload["previous_status"]}
+    if kind == "assign":
+        old = payload.get("previous_assignee") or {}
+        return {
+            "assignee_name": old.get("name"),
+            "assignee_email": old.get("email"),
+            "assignee_external_id": old.get("external_id"),
+        }
+    if kind == "set_tags" and "previous_tags" in payload:
+        return {"tags": list(payload["previous_tags"])}
+    return {}
+
+
 def decide(
     conn: Connection,
     action_id: str,
@@ -56,11 +74,11 @@ def decide(
     if decision == "discard":
         values["state"] = "discarded"
         conn.execute(delete(messages).where(messages.c.pending_action_id == action_id))
-        previous = row.payload.get("previous_status")
-        if row.kind == "set_status" and previous:
-            conn.execute(
-                update(tickets).where(tickets.c.id == row.ticket_id).values(status=previous)
-            )
+        if row.payload.get("attachments"):
+            outgoing.release(action_id)  # runs on the writer thread: no event loop to block
+        restore = previous_values(row.kind, row.payload)
+        if restore:
+            conn.execute(update(tickets).where(tickets.c.id == row.ticket_id).values(**restore))
         outcome = "compensated"
     else:
         values.update(state="pending", last_error=None, conflict=None)

@@ -20,11 +20,12 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
+from app.actions import outgoing
 from app.actions.conflicts import advance_seen, snapshot
 from app.audit import journal
 from app.cache import CacheWriter, repo
 from app.cache.schema import messages, outbox, tickets
-from app.domain import AdapterError, RemoteError, Status, UnreachableError
+from app.domain import AdapterError, Person, RemoteError, Status, UnreachableError
 from app.events import ActionStateChanged, EventBus, TicketsChanged
 from app.registry import ActionKind, ActionOutcome, ActionRequest, Adapter
 from app.timeutil import utcnow
@@ -164,6 +165,18 @@ def request_of(row: Any) -> ActionRequest:
         idempotency_key=row.action_id,
         body=payload.get("body"),
         status=Status(payload["status"]) if "status" in payload else None,
+        assignee=_person(payload.get("assignee")),
+        add_tags=tuple(payload.get("add_tags") or ()),
+        remove_tags=tuple(payload.get("remove_tags") or ()),
+        attachments=outgoing.outgoing(payload.get("attachments") or ()),
+    )
+
+
+def _person(value: Any) -> Person | None:
+    if not isinstance(value, dict):
+        return None
+    return Person(
+        name=value.get("name"), email=value.get("email"), external_id=value.get("external_id")
     )
 
 
@@ -232,6 +245,8 @@ class OutboxDelivery:
         outcome, error, final = await self._attempt(adapter, row, request_of(row))
         await self.writer.run(_settle, row, outcome, error, final, self.identity, utcnow())
         state = "sent" if outcome else ("failed" if final else "pending")
+        if state == "sent" and row.payload.get("attachments"):
+            await asyncio.to_thread(outgoing.release, row.action_id)
         self._announce(row, state)
         if outcome and self._on_delivered:
             self._on_delivered(row.system_id)

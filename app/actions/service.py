@@ -8,6 +8,7 @@ The agent's later decisions (retry, discard, send anyway) are audited too (``dec
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,12 +17,13 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from app.actions.commands import Command, Reply
+from app.actions import outgoing
+from app.actions.commands import Assign, ChangeStatus, ChangeTags, Command, Reply
 from app.actions.decisions import Decision, decide
 from app.audit import journal
 from app.cache import CacheWriter, search
 from app.cache.schema import messages, outbox, tickets
-from app.domain import ErrorContext, TablessError
+from app.domain import ErrorContext, Person, TablessError
 from app.events import ActionStateChanged, EventBus, TicketsChanged
 from app.registry import Capability
 from app.timeutil import utcnow
@@ -42,8 +44,53 @@ class ActionRejected(TablessError):
     """The command cannot be recorded (empty reply, read-only system, unknown ticket)."""
 
 
+def _person(person: Person | None) -> dict[str, str | None] | None:
+    if person is None:
+        return None
+    return {"name": person.name, "email": person.email, "external_id": person.external_id}
+
+
+def _field_change(
+    command: ChangeStatus | Assign | ChangeTags, row: Any
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Outbox payload, audit before/after and the optimistic column values of a field change.
+
+    The payload keeps the previous value, so a discard (or an undo) can put it back.
+    """
+    if isinstance(command, ChangeStatus):
+        status = command.status.value
+        payload = {"status": status, "previous_status": row.status}
+        return payload, {"status": row.status}, {"status": status}, {"status": status}
+    if isinstance(command, Assign):
+        new = _person(command.assignee)
+        old = {
+            "name": row.assignee_name,
+            "email": row.assignee_email,
+            "external_id": row.assignee_external_id,
+        }
+        previous = old if any(old.values()) else None
+        payload = {"assignee": new, "previous_assignee": previous}
+        change = {
+            "assignee_name": (new or {}).get("name"),
+            "assignee_email": (new or {}).get("email"),
+            "assignee_external_id": (new or {}).get("external_id"),
+        }
+        return payload, {"assignee": previous}, {"assignee": new}, change
+    current = list(row.tags or [])
+    added = [tag for tag in command.add if tag not in current]
+    tags = [tag for tag in current if tag not in command.remove] + added
+    payload = {"add_tags": list(command.add), "remove_tags": list(command.remove)}
+    payload["previous_tags"] = current
+    return payload, {"tags": current}, {"tags": tags}, {"tags": tags}
+
+
 def _record(
-    conn: Connection, command: Command, identity: Identity, action_id: str, now: datetime
+    conn: Connection,
+    command: Command,
+    identity: Identity,
+    action_id: str,
+    now: datetime,
+    staged: list[dict[str, Any]] | None = None,
 ) -> tuple[int, str]:
     row = conn.execute(
         select(
@@ -52,6 +99,10 @@ def _record(
             tickets.c.external_id,
             tickets.c.status,
             tickets.c.updated_at,
+            tickets.c.assignee_name,
+            tickets.c.assignee_email,
+            tickets.c.assignee_external_id,
+            tickets.c.tags,
         ).where(tickets.c.id == command.ticket_id)
     ).first()
     if row is None:
@@ -60,6 +111,10 @@ def _record(
     if isinstance(command, Reply):
         payload: dict[str, Any] = {"body": command.body}
         before, after = None, {"body": command.body, "public": command.public}
+        shown = [{k: f[k] for k in ("filename", "content_type", "size")} for f in staged or []]
+        if staged:
+            payload["attachments"] = staged
+            after["attachments"] = shown
         conn.execute(
             insert(messages).values(
                 ticket_id=row.id,
@@ -68,19 +123,16 @@ def _record(
                 author_name=identity.agent,
                 author_email=None,
                 body_text=command.body,
-                attachments=[],
+                attachments=shown,
                 created_at=now,
                 pending_action_id=action_id,
             )
         )
         search.index_tickets(conn, [row.id])  # the agent finds their own reply at once
     else:
-        payload = {"status": command.status.value, "previous_status": row.status}
-        before, after = {"status": row.status}, {"status": command.status.value}
+        payload, before, after, change = _field_change(command, row)
         # optimistic, and leaving updated_at alone: it stays the remote time the agent saw
-        conn.execute(
-            update(tickets).where(tickets.c.id == row.id).values(status=command.status.value)
-        )
+        conn.execute(update(tickets).where(tickets.c.id == row.id).values(**change))
     conn.execute(
         insert(outbox).values(
             action_id=action_id,
@@ -135,6 +187,19 @@ class ActionService:
                 raise ActionRejected("the reply is empty")
             if len(command.body) > MAX_BODY_CHARS:
                 raise ActionRejected(f"the reply is longer than {MAX_BODY_CHARS} characters")
+            if command.attachments and Capability.ATTACHMENTS not in self._capabilities(system_id):
+                raise ActionRejected(
+                    f"{system_id} does not take attachments from Tabless",
+                    ErrorContext(system=system_id),
+                )
+        if isinstance(command, ChangeTags):
+            if not command.add and not command.remove:
+                raise ActionRejected("no tag to add or remove")
+            if any(not tag.strip() or any(c.isspace() for c in tag) for tag in command.add):
+                raise ActionRejected("a tag is one word without spaces")
+        assignee = command.assignee if isinstance(command, Assign) else None
+        if assignee is not None and not (assignee.email or assignee.external_id):
+            raise ActionRejected("an assignee needs an e-mail address or the system's id")
         if command.capability not in self._capabilities(system_id):
             raise ActionRejected(
                 f"{system_id} does not support {command.kind.value}",
@@ -153,9 +218,23 @@ class ActionService:
         system_id = self._system_of(command.ticket_id)
         self._validate(command, system_id)
         action_id = str(uuid.uuid4())
-        ticket_id, system_id = await self.writer.run(
-            _record, command, self.identity, action_id, utcnow()
-        )
+        staged: list[dict[str, Any]] | None = None
+        if isinstance(command, Reply) and command.attachments:
+            try:
+                staged = await asyncio.to_thread(outgoing.stage, action_id, command.attachments)
+            except outgoing.AttachmentRefused as exc:
+                raise ActionRejected(exc.message, exc.context) from exc
+            except OSError as exc:
+                outgoing.release(action_id)
+                raise ActionRejected(f"a file could not be read: {exc}") from exc
+        try:
+            ticket_id, system_id = await self.writer.run(
+                _record, command, self.identity, action_id, utcnow(), staged
+            )
+        except BaseException:
+            if staged:
+                outgoing.release(action_id)
+            raise
         self.bus.publish(TicketsChanged(system_id, (ticket_id,)))
         self.bus.publish(ActionStateChanged(action_id, ticket_id, "pending"))
         if self._on_recorded:

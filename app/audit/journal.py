@@ -21,7 +21,14 @@ from app.audit.wire import AuditRecord, ChainTip, Outcome, new_record, to_wire
 from app.cache.schema import audit_log
 
 EventKind = Literal[
-    "sign_in", "sign_out", "settings_changed", "field_revealed", "export", "step_up"
+    "sign_in",
+    "sign_out",
+    "settings_changed",
+    "field_revealed",
+    "export",
+    "step_up",
+    "customer_linked",
+    "customer_unlinked",
 ]
 """Audited events that are not ticket commands (the record's ``action``)."""
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
@@ -102,9 +109,10 @@ def record_event(
 
     ``sign_in`` / ``sign_out``; ``settings_changed`` (``before`` and ``details`` hold the old and
     new values, never a secret); ``field_revealed`` (``details={"field": "phone"}``, with the
-    ticket); ``export`` (``details={"format": "csv", "rows": 120}``); ``step_up``. Local events
-    are complete at once (``delivered``); pass ``pending`` then ``delivered``/``failed`` for
-    ones that wait on the backend.
+    ticket); ``export`` (``details={"format": "csv", "rows": 120}``); ``step_up``;
+    ``customer_linked`` / ``customer_unlinked`` (``details={"identities": […], "other": …}``).
+    Local events are complete at once (``delivered``); pass ``pending`` then
+    ``delivered``/``failed`` for ones that wait on the backend.
     """
     if event not in EVENT_KINDS:
         raise ValueError(f"unknown audit event {event!r}; one of {', '.join(EVENT_KINDS)}")

@@ -101,15 +101,27 @@ _MESSAGE_COLUMNS = (
 )
 
 
+# ticket column -> the outbox action kind whose pending change it shows optimistically
+_OPTIMISTIC = {
+    "status": "set_status",
+    "assignee_name": "assign",
+    "assignee_email": "assign",
+    "assignee_external_id": "assign",
+    "tags": "set_tags",
+}
+
+
 def _upsert_sql(table: str, columns: Sequence[str], key: Sequence[str], status: bool) -> str:
     updates = [f"{name} = excluded.{name}" for name in columns if name not in key]
     if status:
-        # a ticket with a pending status action keeps its optimistic local status
-        updates[updates.index("status = excluded.status")] = (
-            "status = CASE WHEN EXISTS (SELECT 1 FROM outbox WHERE outbox.ticket_id = tickets.id"
-            " AND outbox.state = 'pending' AND outbox.kind = 'set_status')"
-            " THEN tickets.status ELSE excluded.status END"
-        )
+        # a ticket with a pending field change keeps its optimistic local value of that field
+        for name, kind in _OPTIMISTIC.items():
+            updates[updates.index(f"{name} = excluded.{name}")] = (  # constants, not input
+                f"{name} = CASE WHEN EXISTS (SELECT 1 FROM outbox"  # noqa: S608
+                " WHERE outbox.ticket_id = tickets.id"
+                f" AND outbox.state = 'pending' AND outbox.kind = '{kind}')"
+                f" THEN tickets.{name} ELSE excluded.{name} END"
+            )
     return (  # names from the tuples above, never from input
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
         f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(updates)}"

@@ -52,7 +52,12 @@ tickets = Table(
     Column("synced_at", UtcTimestamp, nullable=False),
     UniqueConstraint("system_id", "external_id"),
 )
-Index("ix_tickets_updated", tickets.c.deleted, tickets.c.updated_at.desc())
+# inbox sort orders (migration 0004): each leads with ``deleted``; the rowid breaks ties
+Index("ix_tickets_sort_updated", tickets.c.deleted, tickets.c.updated_at)
+Index("ix_tickets_sort_created", tickets.c.deleted, tickets.c.created_at)
+Index("ix_tickets_sort_system", tickets.c.deleted, tickets.c.system_id)
+# and on the rank / coalesce expressions of app.cache.views (status, priority, assignee),
+# created in SQL by the migration
 Index("ix_tickets_system_status", tickets.c.system_id, tickets.c.status)
 
 messages = Table(

@@ -14,8 +14,16 @@ How text is indexed (SQLite FTS5, table ``search_fts``; one row per subject and 
 The FTS rowid (``search_docs.doc``) is the text's time in milliseconds, shifted left by 20 bits
 that carry the system, status, priority and kind codes plus a few bits to keep keys unique.
 "Newest first" is FTS5's native descending rowid scan, a date range is a rowid range and those
-filters are bit tests on each matching rowid: counting the matches and taking the newest page
-stays fast at a million messages (intersecting with a token in every other text would not).
+filters are bit tests on each matching rowid (one ``rowid & mask = codes`` test for all the
+fields that allow a single value): counting the matches and taking the newest page stays fast
+at a million messages (intersecting with a token in every other text would not).
+
+Counting: a query of one plain word or one two-character Chinese word without filters is
+counted from the FTS5 vocabulary (``fts5vocab``: that term's document count, no per-row VM
+work); every other query counts its matching rowids. Only a query token that could be an
+assignee facet token (``f`` and hex digits) keeps the ``{body tail}`` column filter, which
+costs about a third of a count. :class:`SearchSession` remembers recent counts (next page,
+another order) until another connection commits.
 
 Queries: words are ANDed; ``"a phrase"`` matches adjacent words; ``refu*`` is a prefix; a CJK
 word of n characters is the phrase of its bigrams. Snippets come back as plain text plus
@@ -36,12 +44,13 @@ import re
 import sqlite3
 import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -119,14 +128,20 @@ def _bigrams(run: str) -> str:
 
 def index_text(text: str) -> tuple[str, str]:
     """The ``(body, tail)`` columns FTS5 indexes for ``text`` (see the module docstring)."""
+    if text.isascii():  # no CJK, nothing NFKC changes
+        return text, ""
     if _WIDE.search(text):
         text = unicodedata.normalize("NFKC", text)
     parts = _CJK_SPLIT.split(text)
     if len(parts) == 1:
         return text, ""
-    runs = parts[1::2]
-    parts[1::2] = [run if len(run) == 1 else _bigrams(run) for run in runs]
-    return " ".join(parts), " ".join(dict.fromkeys(run[-1] for run in runs if len(run) > 1))
+    tails: dict[str, None] = {}  # ordered, without repeats
+    for index in range(1, len(parts), 2):  # the CJK runs
+        run = parts[index]
+        if len(run) > 1:
+            tails[run[-1]] = None
+            parts[index] = _bigrams(run)
+    return " ".join(parts), " ".join(tails)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -239,11 +254,42 @@ def _parse(query: str, prefix_last: bool) -> list[_Term]:
     return terms
 
 
+# a Latin query token that could be (a prefix of) an assignee facet token (``_facet``)
+_FACET_LIKE = re.compile(r"f[0-9a-f]{0,12}")
+# a term whose document count the vocabulary holds: one plain word or one CJK bigram
+_VOCAB_TERM = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff]{2}")
+
+
 def _match_expression(query: str, prefix_last: bool) -> tuple[str, list[_Term]]:
+    """The FTS5 expression of ``query`` and its terms.
+
+    Only the ``body`` and ``tail`` columns hold text; the column filter that keeps a query
+    away from the assignee facets is left out (about a third of the cost of counting a common
+    word) unless a token could match a facet token.
+    """
     terms = _parse(query, prefix_last)
     if not terms:
         return "", []
-    return "{body tail} : (" + " AND ".join(t.fts() for t in terms) + ")", terms
+    expression = " AND ".join(t.fts() for t in terms)
+    facet_like = any(
+        not token.cjk and _FACET_LIKE.fullmatch(token.text) for t in terms for token in t.tokens
+    )
+    return ("{body tail} : (" + expression + ")" if facet_like else expression), terms
+
+
+def _vocabulary_term(terms: Sequence[_Term]) -> str | None:
+    """The one indexed term whose document count is the query's count, if there is one:
+    a single word or two-character Chinese word, not a prefix (one row per text holds it)."""
+    if len(terms) != 1 or terms[0].prefix or terms[0].breaks:
+        return None
+    text = "".join(token.text for token in terms[0].tokens)
+    if len(terms[0].tokens) > 2 or not _VOCAB_TERM.fullmatch(text):
+        return None
+    if len(terms[0].tokens) == 2 and not all(token.cjk for token in terms[0].tokens):
+        return None
+    if _FACET_LIKE.fullmatch(text):
+        return None
+    return text
 
 
 # ---------------------------------------------------------------- filters and facets
@@ -329,8 +375,7 @@ def _millis(moment: datetime) -> int:
 # ---------------------------------------------------------------- keeping the index in sync
 
 
-@dataclass(frozen=True, slots=True)
-class _Doc:
+class _Doc(NamedTuple):  # a tuple: built once per text, cheaply
     ticket_id: int
     message_id: int | None
     at_micros: int
@@ -567,8 +612,13 @@ def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 def _spans(text: str, terms: Sequence[_Term]) -> list[tuple[int, int]]:
     folded = _fold_chars(text)
     return _merge(
-        m.span() for term in terms for m in term.pattern().finditer(folded) if m.end() > m.start()
+        m.span() for term in terms for m in _pattern(term).finditer(folded) if m.end() > m.start()
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(term: _Term) -> re.Pattern[str]:
+    return term.pattern()
 
 
 def highlight(text: str, query: str, *, prefix_last: bool = False) -> list[tuple[int, int]]:
@@ -647,15 +697,28 @@ class SearchResult:
     hits: tuple[SearchHit, ...] = field(default_factory=tuple)
 
 
-_WHERE = " FROM search_fts WHERE search_fts MATCH ? AND rowid BETWEEN ? AND ?"
-# one bit test per filtered field: its mask parameter has bit n set when code n is allowed
+_WHERE = " FROM search_fts WHERE search_fts MATCH ?"
+_RANGE = " AND rowid BETWEEN ? AND ?"  # only with a date range (FTS5 checks it on every row)
+_EVERY_KEY = (-(2**63), 2**63 - 1)
+# one bit test per field allowing several codes: its mask parameter has bit n set when code n
+# is allowed; the fields allowing one code each share one test, ``rowid & mask = codes``
 _TESTS = {
     name: f" AND (? >> ((rowid >> {shift}) & {width})) & 1"
     for name, (shift, width) in _FIELDS.items()
 }
+_EXACT = " AND (rowid & ?) = ?"
+_VOCABULARY = "search_vocab"
 
 
-def _statements(where: str) -> tuple[str, str, str]:
+@functools.lru_cache(maxsize=128)
+def _statements(tested: tuple[str, ...], exact: bool, ranged: bool) -> tuple[str, str, str]:
+    """The count, newest-page and relevance-page statements for these filter tests."""
+    where = (
+        _WHERE
+        + (_RANGE if ranged else "")
+        + "".join(_TESTS[name] for name in tested)
+        + (_EXACT if exact else "")
+    )
     return (
         "SELECT count(*)" + where,
         "SELECT rowid, NULL" + where + " ORDER BY rowid DESC LIMIT ? OFFSET ?",
@@ -665,13 +728,37 @@ def _statements(where: str) -> tuple[str, str, str]:
     )
 
 
-_STATEMENTS = {
-    fields: _statements(_WHERE + "".join(_TESTS[name] for name in fields))
-    for fields in (
-        tuple(name for bit, name in enumerate(_FIELDS) if combination >> bit & 1)
-        for combination in range(1 << len(_FIELDS))
-    )
-}
+def _tests(masks: Sequence[int]) -> tuple[tuple[str, ...], list[int], tuple[int, int] | None]:
+    """Split the fields' masks into bit tests (several codes) and one exact test (one code)."""
+    tested: list[str] = []
+    params: list[int] = []
+    field_mask = codes = 0
+    for (name, (shift, width)), mask in zip(_FIELDS.items(), masks, strict=True):
+        if mask == _ANY:
+            continue
+        code = mask.bit_length() - 1
+        if mask == 1 << code and code <= width:  # exactly one allowed code
+            field_mask |= width << shift
+            codes |= code << shift
+        else:
+            tested.append(name)
+            params.append(mask)
+    return tuple(tested), params, ((field_mask, codes) if field_mask else None)
+
+
+def _vocabulary_count(db: sqlite3.Connection, term: str) -> int:
+    """How many texts hold ``term`` (its FTS5 vocabulary row: no scan through the VM)."""
+    if not db.execute("SELECT 1 FROM sqlite_temp_master WHERE name = ?", (_VOCABULARY,)).fetchone():
+        db.execute(
+            f"CREATE VIRTUAL TABLE temp.{_VOCABULARY} USING fts5vocab(main, search_fts, col)"
+        )
+    row = db.execute(
+        f"SELECT doc FROM temp.{_VOCABULARY} WHERE term = ? AND col = 'body'",  # noqa: S608
+        (term,),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 _DETAILS = (
     "SELECT d.doc, d.ticket_id, d.message_id, t.system_id, t.external_id, t.subject, t.status,"
     " t.priority, t.assignee_name, m.kind, m.author_name, m.body_text,"
@@ -679,6 +766,69 @@ _DETAILS = (
     " FROM json_each(?) j JOIN search_docs d ON d.doc = j.value"
     " JOIN tickets t ON t.id = d.ticket_id LEFT JOIN messages m ON m.id = d.message_id"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A parsed query: how to count it and read its pages, and its terms (for highlighting)."""
+
+    expression: str  # the FTS5 MATCH expression
+    low: int  # the doc key range (the date range)
+    high: int
+    tested: tuple[str, ...]  # fields with a bit test each
+    tests: tuple[int, ...]  # their masks, then the exact test's mask and codes
+    exact: bool
+    vocabulary: str | None  # the one term whose vocabulary row is the count
+    terms: tuple[_Term, ...]
+
+    def statement(self, which: int) -> tuple[str, tuple[Any, ...]]:
+        """Statement ``which`` (0 count, 1 newest, 2 relevance) and its parameters."""
+        ranged = (self.low, self.high) != _EVERY_KEY
+        bounds = (self.low, self.high) if ranged else ()
+        sql = _statements(self.tested, self.exact, ranged)[which]
+        return sql, (self.expression, *bounds, *self.tests)
+
+
+def _plan(
+    db: sqlite3.Connection, query: str, filters: SearchFilters | None, prefix_last: bool
+) -> _Plan | None:
+    """How to run ``query`` (``None``: nothing can match)."""
+    filters = filters or SearchFilters()
+    text_expression, terms = _match_expression(query, prefix_last)
+    if not text_expression:
+        return None
+    facet_expression = filters.expression()
+    expression = text_expression + (f" AND {facet_expression}" if facet_expression else "")
+    masks = filters.masks(system_codes(db, filters.systems, add=False))
+    if masks is None:
+        return None
+    low, high = filters.rowid_range()
+    tested, params, exact = _tests(masks)
+    tests = (*params, *(exact or ()))
+    unfiltered = not facet_expression and not tests and (low, high) == _EVERY_KEY
+    vocabulary = _vocabulary_term(terms) if unfiltered else None
+    return _Plan(expression, low, high, tested, tests, exact is not None, vocabulary, tuple(terms))
+
+
+def _count(db: sqlite3.Connection, plan: _Plan) -> int:
+    """How many texts match: the term's vocabulary row, or a count over the index."""
+    if plan.vocabulary is not None:
+        return _vocabulary_count(db, plan.vocabulary)
+    statement, params = plan.statement(0)
+    return int(db.execute(statement, params).fetchone()[0])
+
+
+def _page(
+    db: sqlite3.Connection, plan: _Plan, order: Order, limit: int, offset: int
+) -> tuple[SearchHit, ...]:
+    if limit <= 0:
+        return ()
+    statement, params = plan.statement(2 if order is Order.RELEVANCE else 1)
+    page = db.execute(statement, (*params, limit, offset)).fetchall()
+    if not page:
+        return ()
+    details = {row[0]: row for row in db.execute(_DETAILS, (json.dumps([row[0] for row in page]),))}
+    return tuple(_hit(details[doc], plan.terms, score) for doc, score in page if doc in details)
 
 
 def search(
@@ -696,31 +846,14 @@ def search(
     ``prefix_last`` treats the last word as a prefix while the agent is still typing it.
     An empty query (nothing searchable in it) matches nothing.
     """
-    filters = filters or SearchFilters()
-    text_expression, terms = _match_expression(query, prefix_last)
-    if not text_expression:
+    db = _driver(conn)
+    plan = _plan(db, query, filters, prefix_last)
+    if plan is None:
         return SearchResult(0)
-    facet_expression = filters.expression()
-    expression = text_expression + (f" AND {facet_expression}" if facet_expression else "")
-    masks = filters.masks(system_codes(_driver(conn), filters.systems, add=False))
-    if masks is None:
-        return SearchResult(0)
-    low, high = filters.rowid_range()
-    tested = [(name, mask) for name, mask in zip(_FIELDS, masks, strict=True) if mask != _ANY]
-    where: tuple[Any, ...] = (expression, low, high, *(mask for _, mask in tested))
-    count, newest, by_rank = _STATEMENTS[tuple(name for name, _ in tested)]
-    total = conn.exec_driver_sql(count, where).scalar_one()
-    if not total or limit <= 0 or offset >= total:
-        return SearchResult(int(total))
-    statement = by_rank if order is Order.RELEVANCE else newest
-    page = conn.exec_driver_sql(statement, (*where, limit, offset)).all()
-    scores = {row[0]: row[1] for row in page}
-    details = {
-        row[0]: row
-        for row in conn.exec_driver_sql(_DETAILS, (json.dumps([row[0] for row in page]),))
-    }
-    hits = [_hit(details[doc], terms, scores[doc]) for doc, _score in page if doc in details]
-    return SearchResult(int(total), tuple(hits))
+    total = _count(db, plan)
+    if not total or offset >= total:
+        return SearchResult(total)
+    return SearchResult(total, _page(db, plan, order, limit, offset))
 
 
 def _hit(row: Any, terms: Sequence[_Term], score: float | None) -> SearchHit:
@@ -764,12 +897,15 @@ class SearchSession:
     """Search-as-you-type on its own read connection and worker thread.
 
     Each :meth:`submit` cancels the query before it: a progress handler aborts the running
-    SQLite statement within a few thousand VM steps, and a queued one never starts.
+    SQLite statement within a few thousand VM steps, and a queued one never starts. The
+    session remembers the counts of its recent queries (the next page, another order, the same
+    text again) until another connection commits (``PRAGMA data_version``).
     """
 
-    PROGRESS_STEPS = 1000
+    PROGRESS_STEPS = 10_000  # about 0.1 ms of SQLite work between cancellation checks
     CACHE_KIB = 32_768
     MMAP_BYTES = 256 * 1024 * 1024
+    COUNTS_KEPT = 64
 
     def __init__(self, cache: Cache) -> None:
         self._cache = cache
@@ -777,6 +913,8 @@ class SearchSession:
         self._lock = threading.Lock()
         self._current = _Flag()
         self._conn: Connection | None = None
+        self._counts: OrderedDict[tuple[Any, ...], int] = OrderedDict()  # worker thread only
+        self._counts_version: int | None = None
 
     def submit(
         self,
@@ -827,6 +965,25 @@ class SearchSession:
         self._executor.submit(self._release).result()
         self._executor.shutdown(wait=True)
 
+    def forget_counts(self) -> None:
+        """Drop the remembered counts (the next query of each text counts again)."""
+        self._counts_version = None  # the worker clears them before its next count
+
+    def _count(self, db: sqlite3.Connection, plan: _Plan) -> int:
+        (version,) = db.execute("PRAGMA data_version").fetchone()
+        if version != self._counts_version:
+            self._counts.clear()
+            self._counts_version = version
+        key = (plan.expression, plan.low, plan.high, plan.tested, plan.exact, plan.tests)
+        total = self._counts.get(key)
+        if total is None:
+            total = self._counts[key] = _count(db, plan)
+            while len(self._counts) > self.COUNTS_KEPT:
+                self._counts.popitem(last=False)
+        else:
+            self._counts.move_to_end(key)
+        return total
+
     def _progress(self, flag: _Flag) -> int:
         """SQLite's progress callback: non-zero aborts the running statement."""
         return 1 if flag.cancelled else 0
@@ -854,14 +1011,20 @@ class SearchSession:
             tune.execute(f"PRAGMA cache_size = -{self.CACHE_KIB}")  # hot pages stay across keys
             tune.execute(f"PRAGMA mmap_size = {self.MMAP_BYTES}")  # reads without copies
         conn = self._conn
-        raw = _driver(conn)
-        raw.set_progress_handler(lambda: self._progress(token), self.PROGRESS_STEPS)
+        db = _driver(conn)
+        db.set_progress_handler(lambda: self._progress(token), self.PROGRESS_STEPS)
         try:
-            return search(conn, query, filters, order, limit, offset, prefix_last=prefix_last)
+            plan = _plan(db, query, filters, prefix_last)
+            if plan is None:
+                return SearchResult(0)
+            total = self._count(db, plan)
+            if not total or offset >= total:
+                return SearchResult(total)
+            return SearchResult(total, _page(db, plan, order, limit, offset))
         except Exception as exc:
             if token.cancelled:
                 raise SearchCancelled(query) from exc
             raise
         finally:
-            raw.set_progress_handler(None, 0)
+            db.set_progress_handler(None, 0)
             conn.rollback()

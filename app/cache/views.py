@@ -16,14 +16,17 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Integer,
+    String,
     and_,
-    case,
     func,
     literal,
+    literal_column,
     or_,
     select,
     tuple_,
 )
+from sqlalchemy.sql import Select
 
 from app.cache.queries import INBOX_COLUMNS
 from app.cache.schema import tickets
@@ -32,29 +35,56 @@ OPEN_STATUSES = ("new", "open", "pending", "on_hold")
 
 
 class SortKey(StrEnum):
-    """What the inbox is ordered by (``updated`` is the indexed default)."""
+    """What the inbox is ordered by (``INDEXED_SORTS``: those with an index, migration 0004)."""
 
     UPDATED = "updated"
     CREATED = "created"
     PRIORITY = "priority"
     STATUS = "status"
     SYSTEM = "system"
+    ASSIGNEE = "assignee"
+    REQUESTER = "requester"
+    SUBJECT = "subject"
+
+
+def _rank(column: str, ranks: dict[str, int], default: int) -> str:
+    whens = " ".join(f"WHEN '{value}' THEN {rank}" for value, rank in ranks.items())
+    return f"CASE tickets.{column} {whens} ELSE {default} END"
 
 
 _PRIORITY_RANK = {"urgent": 4, "high": 3, "normal": 2, "low": 1}
 _STATUS_RANK = {"new": 1, "open": 2, "pending": 3, "on_hold": 4, "solved": 5, "closed": 6}
+# Literal SQL (no bound parameters), so that SQLite matches the expression indexes of
+# migration 0004; the nullable columns are coalesced so that keyset bounds never meet a NULL.
+_SORT_EXPRESSIONS: dict[SortKey, ColumnElement[Any]] = {
+    SortKey.UPDATED: tickets.c.updated_at,
+    SortKey.CREATED: tickets.c.created_at,
+    SortKey.PRIORITY: literal_column(_rank("priority", _PRIORITY_RANK, 0), Integer),
+    SortKey.STATUS: literal_column(_rank("status", _STATUS_RANK, 9), Integer),
+    SortKey.SYSTEM: tickets.c.system_id,
+    SortKey.ASSIGNEE: literal_column(
+        "coalesce(tickets.assignee_name, tickets.assignee_email, '')", String
+    ),
+    SortKey.REQUESTER: literal_column(
+        "coalesce(tickets.requester_name, tickets.requester_email, '')", String
+    ),
+    SortKey.SUBJECT: tickets.c.subject,
+}
+INDEXED_SORTS = frozenset(SortKey) - {SortKey.REQUESTER, SortKey.SUBJECT}
+"""Sort keys an index serves (keyset paging stays fast at a million tickets); the others sort
+every page, so they suit smaller views (a system, a queue, a search result)."""
+
+
+def sort_key_for(column: str) -> SortKey | None:
+    """The sort key of an inbox column name (``None``: that column is not sortable)."""
+    try:
+        return SortKey(column)
+    except ValueError:
+        return None
 
 
 def _sort_expression(key: SortKey) -> ColumnElement[Any]:
-    if key is SortKey.CREATED:
-        return tickets.c.created_at
-    if key is SortKey.PRIORITY:
-        return case(_PRIORITY_RANK, value=tickets.c.priority, else_=0)
-    if key is SortKey.STATUS:
-        return case(_STATUS_RANK, value=tickets.c.status, else_=9)
-    if key is SortKey.SYSTEM:
-        return tickets.c.system_id
-    return tickets.c.updated_at
+    return _SORT_EXPRESSIONS[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +152,7 @@ def _bound(expression: ColumnElement[Any], key: tuple[Any, int]) -> ColumnElemen
     return tuple_(literal(key[0], expression.type), literal(key[1], tickets.c.id.type))
 
 
-def page(
-    conn: Connection,
+def page_query(
     view: ViewFilter,
     order: Order,
     limit: int,
@@ -132,12 +161,8 @@ def page(
     from_end: bool = False,
     after: tuple[Any, int] | None = None,
     before: tuple[Any, int] | None = None,
-) -> list[Any]:
-    """One page of inbox rows in view order (each row has ``sort_key`` for keyset paging).
-
-    ``after``: the rows following that key; ``before``: the ``limit`` rows preceding it;
-    ``from_end``: ``offset`` counts from the last row (the page still comes back in view order).
-    """
+) -> Select[Any]:
+    """The statement behind :func:`page` (rows come back reversed when reading backwards)."""
     expression = _sort_expression(order.key)
     key = tuple_(expression, tickets.c.id)
     reverse = from_end or before is not None
@@ -153,9 +178,31 @@ def page(
         query = query.order_by(expression.desc(), tickets.c.id.desc())
     else:
         query = query.order_by(expression.asc(), tickets.c.id.asc())
-    query = query.limit(limit).offset(offset if after is None and before is None else 0)
+    return query.limit(limit).offset(offset if after is None and before is None else 0)
+
+
+def page(
+    conn: Connection,
+    view: ViewFilter,
+    order: Order,
+    limit: int,
+    *,
+    offset: int = 0,
+    from_end: bool = False,
+    after: tuple[Any, int] | None = None,
+    before: tuple[Any, int] | None = None,
+) -> list[Any]:
+    """One page of inbox rows in view order (each row has ``sort_key`` for keyset paging).
+
+    ``after``: the rows following that key; ``before``: the ``limit`` rows preceding it;
+    ``from_end``: ``offset`` counts from the last row (the page still comes back in view order).
+    Every key of ``INDEXED_SORTS`` walks an index, so each page is one short range read.
+    """
+    query = page_query(
+        view, order, limit, offset=offset, from_end=from_end, after=after, before=before
+    )
     rows = list(conn.execute(query))
-    if reverse:
+    if from_end or before is not None:
         rows.reverse()
     return rows
 
@@ -193,23 +240,6 @@ def systems_and_queues(conn: Connection) -> list[tuple[str, str | None]]:
         .order_by(tickets.c.system_id, tickets.c.queue)
     )
     return [(row[0], row[1]) for row in conn.execute(query)]
-
-
-def requester_ids(conn: Connection, who: str, limit: int = 1000) -> list[int]:
-    """Live tickets of one customer in every system (matched by e-mail or name), newest first.
-
-    Not indexed: callers run it off the GUI thread.
-    """
-    query = (
-        select(tickets.c.id)
-        .where(
-            tickets.c.deleted.is_(False),
-            or_(tickets.c.requester_email == who, tickets.c.requester_name == who),
-        )
-        .order_by(tickets.c.updated_at.desc(), tickets.c.id.desc())
-        .limit(limit)
-    )
-    return list(conn.scalars(query))
 
 
 def counts(conn: Connection, views: Sequence[ViewFilter]) -> list[int]:

@@ -44,5 +44,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "retention_days", float, 180.0, N_("Closed tickets older than this many days are pruned")
     ),
+    Setting("notify_dnd", bool, False, N_("Do not disturb: no desktop notifications")),
+    Setting(
+        "notify_quiet_hours", str, "", N_("Quiet hours without notifications (e.g. 22:00-07:00)")
+    ),
+    Setting("notify_sla_minutes", float, 30.0, N_("Warn this many minutes before an SLA breaches")),
+    Setting("agent_email", str, "", N_("Your e-mail address in the connected systems")),
 )
 SETTINGS_BY_KEY = {item.key: item for item in SETTINGS}

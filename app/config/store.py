@@ -140,3 +140,16 @@ def save_user_config(
     tmp.write_bytes(tomli_w.dumps(document).encode("utf-8"))
     tmp.replace(path)
     return path
+
+
+def set_user_setting(key: str, value: Any, *, user_file: Path | None = None) -> Path:
+    """Change one declared setting in the user's layer, keeping the rest of the file as it is."""
+    if key not in SETTINGS_BY_KEY:
+        raise ConfigError(f"unknown setting {key!r}", ErrorContext(field=key))
+    path = user_file or user_config_file()
+    document = _read_toml(path)
+    document.setdefault("settings", {})[key] = SETTINGS_BY_KEY[key].coerce(value)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(tomli_w.dumps(document).encode("utf-8"))
+    tmp.replace(path)
+    return path

@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 
-from app.cache import CacheWriter, repo
+from app.cache import CacheWriter, drift, repo
+from app.cache.drift import DriftNote
 from app.cache.schema import messages, tickets
 from app.domain import AdapterError, RecordError, TablessError, Ticket
 from app.events import EventBus, FirstSyncCompleted, SyncHealthChanged, TicketsChanged
@@ -71,6 +72,7 @@ def store_page(
     cursor: str | None,
     now: datetime,
     complete: bool,
+    drift_notes: Sequence[DriftNote] = (),
 ) -> tuple[list[int], list[int]]:
     """Commit one page with its cursor; returns (stored ids, ids that really changed).
 
@@ -81,6 +83,17 @@ def store_page(
     """
     known = _known_versions(conn, system_id, [t.key.external_id for t in tickets_in])
     ids = repo.store_pull(conn, system_id, tickets_in, errors, cursor, now, complete)
+    if drift_notes:
+        for note in drift.record(conn, system_id, drift_notes, now):
+            log.warning(
+                "schema drift in %s/%s: %s %r%s (e.g. record %s)",
+                system_id,
+                note.stream,
+                note.kind.replace("_", " "),
+                note.field,
+                f" = {note.value!r}" if note.value else "",
+                note.record_id,
+            )
     return ids, [
         ticket_id
         for ticket_id, ticket in zip(ids, tickets_in, strict=True)
@@ -148,6 +161,7 @@ class SystemCoordinator:
             page.cursor,
             utcnow(),
             complete,
+            page.drift,
         )
 
     async def sync_once(self) -> int:

@@ -27,6 +27,8 @@ class SyncEngine:
         policy: PollPolicy | None = None,
     ) -> None:
         policy = policy or PollPolicy.for_interval(interval_s)
+        self._writer, self._bus, self._policy = writer, bus, policy
+        self._started = False
         self.coordinators = {
             adapter.system_id: SystemCoordinator(adapter, writer, bus, policy=policy)
             for adapter in adapters
@@ -35,8 +37,30 @@ class SyncEngine:
 
     def start(self) -> None:
         """Start every coordinator (in the running loop)."""
+        self._started = True
         for system_id, coordinator in self.coordinators.items():
             self._tasks.append(asyncio.create_task(coordinator.run(), name=f"sync:{system_id}"))
+
+    def add(self, adapter: Adapter) -> None:
+        """Sync a system connected during the session (it starts now if the engine runs)."""
+        system_id = adapter.system_id
+        coordinator = SystemCoordinator(adapter, self._writer, self._bus, policy=self._policy)
+        self.coordinators[system_id] = coordinator
+        if self._started:
+            self._tasks.append(asyncio.create_task(coordinator.run(), name=f"sync:{system_id}"))
+
+    async def remove(self, system_id: str) -> None:
+        """Stop one system's coordinator and close its adapter (removed or re-configured)."""
+        coordinator = self.coordinators.pop(system_id, None)
+        if coordinator is None:
+            return
+        for task in [t for t in self._tasks if t.get_name() == f"sync:{system_id}"]:
+            self._tasks.remove(task)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await coordinator.adapter.aclose()
 
     def poke(self, system_id: str) -> None:
         """Ask one system to sync now."""

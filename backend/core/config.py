@@ -44,10 +44,8 @@ class Settings(BaseSettings):
     rate_limit_burst: float = Field(default=200.0, ge=1)
     """Requests an agent may send at once before the rate applies."""
 
-    step_up_secret: SecretStr | None = None
-    """Signs step-up tokens; replicas must share it. None: a random one per process."""
-
-    step_up_ttl_s: int = Field(default=300, ge=10, le=3600)
-    """How long a step-up token is valid."""
+    step_up_ttl_s: int = Field(default=120, ge=10, le=3600)
+    """How long a step-up grant is valid (it is also spent by its first use), and how long a
+    granted approval may wait before its requester collects the grant."""
 
     log_level: str = "INFO"

@@ -208,3 +208,27 @@ def test_empty_files_and_blank_lines() -> None:
 def test_a_delimiter_must_be_one_character() -> None:
     with pytest.raises(DecodeError, match="one character"):
         read_rows(b"a,b\n", context=CTX, delimiter=",;")
+
+
+def test_mixed_line_ends_keep_cells_and_line_numbers() -> None:
+    # Lone CR, LF and CR LF as record ends and inside quoted cells, and a blank line: line ends
+    # are normalised once for the whole text, which must not move a record or change a cell.
+    data = b'id,body\r1,"a\rb"\n\r\n2,x\r3,"c\r\nd"\n4,y\n'
+    rows = list(read_rows(data, context=CTX))
+    assert [(row.line, row["id"], row["body"]) for row in rows] == [
+        (2, "1", "a\nb"),
+        (5, "2", "x"),
+        (6, "3", "c\nd"),
+        (8, "4", "y"),
+    ]
+
+
+def test_records_are_the_rows_without_row_objects() -> None:
+    data = b"Ticket ID,Subject\r\n1,a\r\n2\r\n\r\n3,c\r\n4,d\r\n"
+    bad: list[RecordError] = []
+    reader = read_rows(data, context=CTX, on_bad_row=bad.append)
+    first = next(reader)
+    assert (first.line, first.cells) == (2, ("1", "a"))
+    assert list(reader.records()) == [(5, ["3", "c"]), (6, ["4", "d"])]  # the same stream
+    assert [(e.details["line"], e.context.field) for e in bad] == [(3, "Subject")]
+    assert list(reader) == []

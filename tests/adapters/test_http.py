@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from adapters._http import (
@@ -33,7 +33,14 @@ from adapters._http import (
     network_reason,
     request,
 )
-from app.domain import AuthError, ErrorContext, RemoteError, TablessError, UnreachableError
+from app.domain import (
+    AuthError,
+    DecodeError,
+    ErrorContext,
+    RemoteError,
+    TablessError,
+    UnreachableError,
+)
 from sandbox.server import free_socket
 
 CTX = ErrorContext(system="demo", stream="tickets")
@@ -73,6 +80,21 @@ async def _ok(request: Request) -> Response:
     return PlainTextResponse("hello")
 
 
+async def _big(request: Request) -> Response:
+    return PlainTextResponse("x" * 5000)  # with Content-Length
+
+
+async def _big_stream(request: Request) -> Response:
+    sent: list[int] = []
+
+    async def chunks() -> Any:
+        for _ in range(1000):  # 1,000 KB without Content-Length: refused after ~5 KB
+            sent.append(1)
+            yield b"y" * 1024
+
+    return StreamingResponse(chunks(), media_type="application/json")
+
+
 APP = Starlette(
     routes=[
         Route("/json404", _json_404),
@@ -82,6 +104,8 @@ APP = Starlette(
         Route("/html502", _html_502),
         Route("/slow", _slow),
         Route("/ok", _ok),
+        Route("/big", _big),
+        Route("/bigstream", _big_stream),
     ]
 )
 
@@ -264,3 +288,22 @@ def _chain(error: BaseException) -> list[BaseException]:
         seen.append(current)
         current = current.__cause__ or current.__context__
     return seen
+
+
+def test_answers_over_the_size_limit_are_refused_while_streaming(serve: Any) -> None:
+    url = serve(APP)
+    small = HttpSettings(retries=0, max_response_bytes=4096)
+    declared = fail(url, "/big", small)
+    streamed = fail(url, "/bigstream", small)
+    for error in (declared, streamed):
+        assert isinstance(error, DecodeError)
+        assert "larger than the limit of 4,096 bytes" in error.message
+        assert error.context.system == "demo" and error.context.stream == "tickets"
+    assert "5,000 bytes" in declared.message  # refused from Content-Length, unread
+
+    async def within() -> str:
+        async with build_client(url, settings=small) as client:
+            response = await request(client, "GET", "/ok", context=CTX, settings=small)
+            return response.text
+
+    assert asyncio.run(within()) == "hello"  # smaller answers are read as usual

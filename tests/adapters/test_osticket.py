@@ -578,3 +578,67 @@ def test_mapping_of_a_recorded_gbk_page() -> None:
     assert (
         caught.value.context.describe() == "system=portal stream=tickets record=1044 field=created"
     )
+
+
+def _read_by_element_path(node: Any) -> dict[str, Any]:
+    """How a ``<ticket>`` was read with one ElementPath search per field (the reference)."""
+    fields = ["subject", "status", "priority", "dept", "created", "updated"]
+    fields += ["user/name", "user/email", "user/phone", "staff/name", "staff/email"]
+    read = {field.replace("/", "_"): xml.findtext(node, field) for field in fields}
+    read |= {"id": xml.attr(node, "id"), "number": xml.attr(node, "number")}
+    read["entries"] = [
+        (
+            xml.attr(entry, "id"),
+            xml.attr(entry, "type"),
+            xml.findtext(entry, "poster"),
+            xml.findtext(entry, "created"),
+            xml.findtext(entry, "body", strip=False),
+        )
+        for entry in xml.children(node, "thread/entry")
+    ]
+    return read
+
+
+TRICKY_TICKET = """<?xml version="1.0" encoding="GBK"?>
+<tickets page="1" pages="1" total="1"><ticket id=" 7 " number="42">
+  <subject>  <![CDATA[退款]]>，尽快 <b>bold</b> tail</subject>
+  <subject>second subject is ignored</subject>
+  <status></status><status>open</status>
+  <user><email>first@example.cn</email></user>
+  <user><name>二号用户</name><email>second@example.cn</email></user>
+  <staff/>
+  <staff><name>王建国</name></staff>
+  <!-- a comment --><?pi ignored?>
+  <x:dept xmlns:x="urn:other">not the dept</x:dept>
+  <created> 2026-11-04 17:10:17 </created>
+  <thread>
+    <note id="n1"><body>not an entry</body></note>
+    <entry id="1" type=" M "><poster>李娜</poster><body>  keep  <![CDATA[空白]]>  </body>
+      <created>2026-11-04 17:10:17</created><created>ignored</created></entry>
+    <entry><body/></entry>
+  </thread>
+  <thread><entry id="3" type="N"><poster> 王建国 </poster></entry></thread>
+</ticket></tickets>"""
+
+
+def test_the_one_pass_reader_reads_like_element_path_searches() -> None:
+    data = TRICKY_TICKET.encode("gbk")
+    (raw,) = decode_page(Payload(data, charset="GBK"), ErrorContext(system=SYSTEM)).tickets
+    root = xml.parse_xml(data, declared_charset="GBK", context=ErrorContext(system=SYSTEM))
+    expected = _read_by_element_path(xml.children(root, "ticket")[0])
+    assert {**raw._asdict(), "entries": [tuple(e) for e in raw.entries]} == expected
+    assert raw.user_name == "二号用户" and raw.user_email == "first@example.cn"
+    assert raw.status == "" and raw.dept == "" and raw.staff_name == "王建国"
+
+
+def test_the_fingerprint_sees_every_field_and_entry() -> None:
+    data = TRICKY_TICKET.encode("gbk")
+    ctx = ErrorContext(system=SYSTEM)
+    (raw,) = decode_page(Payload(data, charset="GBK"), ctx).tickets
+    assert raw.fingerprint == raw.fingerprint and len(raw.fingerprint) == 16
+    changed = [
+        raw._replace(user_phone="1"),
+        raw._replace(entries=raw.entries[:-1]),
+        raw._replace(entries=(raw.entries[0]._replace(body="other"), *raw.entries[1:])),
+    ]
+    assert len({raw.fingerprint, *(other.fingerprint for other in changed)}) == 4

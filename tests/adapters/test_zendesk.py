@@ -557,6 +557,31 @@ def test_unreadable_tickets_are_quarantined_with_their_field() -> None:
     assert all((e.context.system, e.context.stream) == ("zendesk-eu", "tickets") for e in errors)
 
 
+def test_people_are_shared_within_a_page_and_odd_ids_keep_their_rules() -> None:
+    page = fixture("incremental_tickets_page.json")
+    users = mapping.index_by_id(page["users"])
+    first, second = copy.deepcopy(page["tickets"][0]), copy.deepcopy(page["tickets"][0])
+    second["id"] = first["id"] + 1
+    user_id = first["requester_id"]
+    users[1] = {"id": 1, "name": "User One"}
+    second["assignee_id"] = True  # True == 1 as a dict key: must not become user 1
+    comment = {"id": 9, "public": True, "body": "hi", "created_at": 0, "author_id": "1"}
+    tickets, errors = mapping.map_page(
+        [first, second],
+        {str(second["id"]): [comment]},
+        users,
+        {},
+        system_id="zendesk",
+    )
+    assert errors == []
+    assert tickets[0].requester is tickets[1].requester  # built once per page
+    assert tickets[0].requester == mapping.person(user_id, users)
+    assert tickets[1].assignee is None
+    message = tickets[1].messages[0]
+    assert message.author is None  # an id as text is not an id
+    assert message.created_at == datetime(1970, 1, 1, tzinfo=UTC)  # epoch numbers still read
+
+
 def test_unknown_priority_stays_unknown() -> None:
     assert mapping.map_priority("critical") is None
     assert mapping.map_priority(None) is None

@@ -222,6 +222,10 @@ def test_decode_says_when_an_adapter_cannot_decode_saved_files(tmp_path: Path) -
         ),
         ("osticket", ["osticket/tickets_page_gbk.xml"], "Asia/Shanghai", 2),
         ("csv", ["csv/freshdesk-v1-utf8-bom-crlf.csv", "csv/freshdesk-gbk-no-bom.csv"], "UTC", 4),
+        ("freshdesk", ["freshdesk/tickets_page.json", "freshdesk/conversations.json"], "UTC", 4),
+        ("zammad", ["zammad/search_expanded.json", "zammad/articles_by_ticket.json"], "UTC", 4),
+        ("rt", ["rt/ticket_4012.json", "rt/ticket_4012_history.json"], "UTC", 1),
+        ("znuny", ["znuny/TicketGetResponse.xml"], "Asia/Shanghai", 2),
     ],
 )
 def test_every_built_in_adapter_decodes_its_saved_answers(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from app.config import SystemEntry, load_config, save_user_config
 from app.domain import ConfigError, SecretError
 from app.secrets import MASK, SecretStore, redact
-from app.timeutil import parse_timestamp, to_iso_z
+from app.timeutil import iso_z_of, parse_timestamp, to_iso_z
 
 
 def test_layers_site_then_user_then_environment(tmp_path: Path) -> None:
@@ -80,6 +81,52 @@ def test_unreadable_timestamp_names_the_value() -> None:
         parse_timestamp("yesterday")
 
 
+def _general_parse(value: str, naive_zone: str) -> datetime:
+    """The general path of ``parse_timestamp`` (no fast path): the reference it must match."""
+    text = value.strip()
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(naive_zone))
+    return parsed.astimezone(UTC)
+
+
+TRICKY_TIMESTAMPS = [
+    "2026-03-08 02:30:00",  # in New York's spring-forward gap
+    "2026-11-01 01:30:00",  # in New York's fall-back fold
+    "2026-11-01T01:30:00.250",
+    "2026-11-04",  # a date only: fromisoformat("…+00:00") would silently drop the offset
+    "2026-W45-1",
+    "2026-11-04T17",
+    "2026-11-04T17:10:17Z",
+    "2026-11-04T17:10:17z",
+    " 2026-11-04 17:10:17 ",
+    "2026-11-04T17:10:17+05:45",
+    "2026-11-04T17:10:17-0330",
+    "2026-11-04 17:10:17Z",
+    "0001-01-01 12:00:00",
+]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Shanghai", "Etc/GMT+12"])
+@pytest.mark.parametrize("value", TRICKY_TIMESTAMPS)
+def test_fast_path_reads_like_the_general_path(value: str, zone: str) -> None:
+    expected = _general_parse(value, zone)
+    parsed = parse_timestamp(value, naive_zone=zone)
+    assert parsed == expected and parsed.tzinfo is UTC and parsed.fold == expected.fold
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 12, 3, 14, 51, 40, 999_999, tzinfo=UTC),
+        datetime(2026, 12, 3, 22, 51, 40, tzinfo=ZoneInfo("Asia/Shanghai")),
+        datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC),
+    ],
+)
+def test_iso_z_is_the_strftime_format(moment: datetime) -> None:
+    assert to_iso_z(moment) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def test_secrets_round_trip_in_the_real_keyring(real_keyring: str) -> None:
     store = SecretStore(service="tabless-test")
     store.set("zd", "client_secret", "s3cr3t-值")
@@ -93,3 +140,20 @@ def test_secrets_round_trip_in_the_real_keyring(real_keyring: str) -> None:
 def test_redaction_masks_secrets_and_bearer_tokens() -> None:
     text = redact("token=abc123456 Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.x.y", ["abc123456"])
     assert "abc123456" not in text and "eyJhbGci" not in text and MASK in text
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "America/New_York"])
+@pytest.mark.parametrize(
+    "value",
+    [*TRICKY_TIMESTAMPS, "2026-11-04T17:10:17", "2026-13-04 17:10:17", "0999-01-01 00:00:00"],
+)
+def test_iso_z_of_text_is_to_iso_z_of_the_parsed_time(value: str, zone: str) -> None:
+    try:
+        expected: str | type[Exception] = to_iso_z(parse_timestamp(value, naive_zone=zone))
+    except (ValueError, OverflowError) as exc:
+        expected = type(exc)
+    if isinstance(expected, str):
+        assert iso_z_of(value, naive_zone=zone) == expected
+    else:
+        with pytest.raises(expected):
+            iso_z_of(value, naive_zone=zone)

@@ -164,3 +164,5 @@ def test_the_search_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[s
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(figures["p50_ms"]) == set(figures["p99_ms"]) == {"common", "rare", "zh2", "filtered"}
     assert figures["messages"] >= 3000 and figures["speedup_vs_like"] > 0
+    assert set(figures["repeat_p50_ms"]) == set(figures["p50_ms"])
+    assert figures["repeat_speedup_vs_like"] > 0

@@ -390,8 +390,191 @@ def test_migrating_a_0002_cache_indexes_the_tickets_already_cached(tmp_path: Pat
     cache = open_cache(path)
     try:
         with cache.engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            assert int(version) >= 3  # upgraded through 0003 (and whatever came after)
             assert _found(conn, "退款", priorities=("high",)) == {("7", "subject"), ("7", "reply")}
             assert _found(conn, "refund") == {("7", "reply")}
     finally:
         cache.close()
+
+
+# --- every query path against a brute-force scan ------------------------------------------------
+
+_BOUNDARY = "a-z0-9"
+_SCAN_QUERIES = {
+    # query: (kind, words) for the reference scan; "word" terms are ANDed
+    "refund": ("word", ("refund",)),  # one word: counted from the vocabulary
+    "退款": ("cjk", ("退款",)),  # one bigram: counted from the vocabulary
+    "物流": ("cjk", ("物流",)),
+    "订单": ("cjk", ("订单",)),
+    "refund*": ("prefix", ("refund",)),
+    "pass*": ("prefix", ("pass",)),
+    "f*": ("prefix", ("f",)),  # could match assignee facet tokens: the column filter stays
+    "invoice vat": ("word", ("invoice", "vat")),
+    '"please keep"': ("phrase", ("please", "keep")),
+    "没有更新": ("cjk", ("没有更新",)),
+}
+_SCAN_FILTERS: dict[str, dict[str, Any]] = {
+    "none": {},
+    "system": {"systems": ("zendesk",)},
+    "status": {"statuses": ("open",)},
+    "system+status": {"systems": ("zendesk",), "statuses": ("open",)},
+    "statuses+kind": {"statuses": ("open", "pending"), "kinds": ("reply",)},
+    "priority+system": {"priorities": ("urgent",), "systems": ("osticket", "csv")},
+    "dates": {"since": datetime(2025, 6, 1, tzinfo=UTC), "until": datetime(2026, 1, 1, tzinfo=UTC)},
+    "unassigned": {"unassigned": True},
+}
+
+
+def _reference_match(kind: str, words: tuple[str, ...], text_: str) -> bool:
+    import re
+
+    folded = text_.casefold()
+    if kind == "cjk":
+        return all(word in folded for word in words)
+    if kind == "phrase":
+        gap = f"[^{_BOUNDARY}\u3400-\u9fff]+"
+        pattern = f"(?<![{_BOUNDARY}])" + gap.join(words) + f"(?![{_BOUNDARY}])"
+        return re.search(pattern, folded) is not None
+    tail = f"[{_BOUNDARY}]*" if kind == "prefix" else f"(?![{_BOUNDARY}])"
+    return all(re.search(f"(?<![{_BOUNDARY}]){w}{tail}", folded) for w in words)
+
+
+def _reference(corpus: list[Ticket], query: str, filters: dict[str, Any]) -> list[datetime]:
+    """The times of every matching text, newest first, by scanning the domain objects."""
+    kind, words = _SCAN_QUERIES[query]
+    found: list[datetime] = []
+    for ticket in corpus:
+        if ticket.deleted:
+            continue
+        if filters.get("systems") and ticket.key.system_id not in filters["systems"]:
+            continue
+        if filters.get("statuses") and ticket.status.value not in filters["statuses"]:
+            continue
+        priority = ticket.priority.value if ticket.priority else None
+        if filters.get("priorities") and priority not in filters["priorities"]:
+            continue
+        if filters.get("unassigned") and ticket.assignee is not None:
+            continue
+        texts = [("subject", ticket.subject, ticket.created_at)] + [
+            (m.kind.value, m.body_text, m.created_at) for m in ticket.messages
+        ]
+        for text_kind, body, at in texts:
+            if filters.get("kinds") and text_kind not in filters["kinds"]:
+                continue
+            if "since" in filters and at < filters["since"]:
+                continue
+            if "until" in filters and at >= filters["until"]:
+                continue
+            if _reference_match(kind, words, body):
+                found.append(at)
+    return sorted(found, reverse=True)
+
+
+@pytest.fixture(scope="module")
+def corpus_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cache, list[Ticket]]]:
+    from bench.ingest import make_tickets
+
+    corpus = list(make_tickets(400, seed=11))
+    cache = open_cache(tmp_path_factory.mktemp("corpus") / "cache.sqlite3")
+    with cache.engine.begin() as conn:
+        repo.store_pull(conn, "all", corpus, [], None, T0, True)
+    yield cache, corpus
+    cache.close()
+
+
+@pytest.mark.parametrize("filter_name", list(_SCAN_FILTERS))
+@pytest.mark.parametrize("query", list(_SCAN_QUERIES))
+def test_counts_and_pages_match_a_brute_force_scan(
+    corpus_cache: tuple[Cache, list[Ticket]], query: str, filter_name: str
+) -> None:
+    cache, corpus = corpus_cache
+    filters = search.SearchFilters(**_SCAN_FILTERS[filter_name])
+    expected = _reference(corpus, query, _SCAN_FILTERS[filter_name])
+    with cache.engine.connect() as conn:
+        newest = search.search(conn, query, filters, limit=len(expected) + 10)
+        assert newest.total == len(expected)
+        assert [hit.at for hit in newest.hits] == expected  # newest first, every match
+        ranked = search.search(conn, query, filters, search.Order.RELEVANCE, limit=1000)
+        assert ranked.total == len(expected)
+        assert sorted((h.at for h in ranked.hits), reverse=True) == expected
+        scores = [hit.score for hit in ranked.hits]
+        assert scores == sorted(scores)  # type: ignore[type-var]
+        page = search.search(conn, query, filters, limit=7, offset=3)
+        assert page.total == len(expected)
+        assert [hit.at for hit in page.hits] == expected[3:10]
+    if filter_name == "none" and _SCAN_QUERIES[query][0] == "cjk":
+        with cache.engine.connect() as conn:  # a Chinese word is a substring: LIKE agrees
+            like = conn.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM messages WHERE body_text LIKE :p)"
+                    " + (SELECT count(*) FROM tickets WHERE subject LIKE :p AND NOT deleted)"
+                ),
+                {"p": f"%{query}%"},
+            ).scalar()
+        assert like == len(expected)
+
+
+def test_vocabulary_counts_follow_updates_and_deletes(cache: Cache) -> None:
+    def counts(conn: Connection, query: str) -> tuple[int, int]:
+        vocabulary = search.search(conn, query).total  # one term: from the vocabulary
+        scanned = search.search(conn, query, search.SearchFilters(since=T0)).total  # MATCH
+        return vocabulary, scanned
+
+    with cache.engine.connect() as conn:
+        assert counts(conn, "refund") == (2, 2)
+        assert counts(conn, "退款") == (3, 3)
+    with cache.engine.begin() as conn:
+        conn.execute(text("DELETE FROM tickets WHERE external_id = '3'"))
+        repo.store_pull(
+            conn, "zendesk", [_ticket("zendesk", 1, "Nothing here")], [], None, T0, True
+        )
+    with cache.engine.connect() as conn:
+        assert counts(conn, "refund") == (1, 1)  # the subject changed; the note is still there
+        assert counts(conn, "退款") == (0, 0)
+
+
+def test_the_session_remembers_counts_until_the_cache_changes(cache: Cache) -> None:
+    session = search.SearchSession(cache)
+    try:
+        first = session.submit("refund", prefix_last=False).result(10)
+        again = session.submit("refund", prefix_last=False, offset=1).result(10)  # next page
+        assert first.total == again.total == 2 and len(again.hits) == 1
+        with cache.engine.begin() as conn:  # another connection commits: counts are stale
+            more = _ticket("zendesk", 9, "Second refund request")
+            repo.store_pull(conn, "zendesk", [more], [], None, T0, True)
+        assert session.submit("refund", prefix_last=False).result(10).total == 3
+        filtered = search.SearchFilters(systems=("zendesk",), statuses=("open",))
+        assert session.submit("refund", filtered, prefix_last=False).result(10).total == 3
+        session.forget_counts()
+        assert session.submit("refund", filtered, prefix_last=False).result(10).total == 3
+    finally:
+        session.close()
+
+
+@pytest.fixture(scope="module")
+def corpus_session(
+    corpus_cache: tuple[Cache, list[Ticket]],
+) -> Iterator[search.SearchSession]:
+    session = search.SearchSession(corpus_cache[0])
+    yield session
+    session.close()
+
+
+@pytest.mark.parametrize("filter_name", list(_SCAN_FILTERS))
+@pytest.mark.parametrize("query", list(_SCAN_QUERIES))
+def test_the_search_box_session_counts_like_the_scan(
+    corpus_cache: tuple[Cache, list[Ticket]],
+    corpus_session: search.SearchSession,
+    query: str,
+    filter_name: str,
+) -> None:
+    _cache, corpus = corpus_cache
+    filters = search.SearchFilters(**_SCAN_FILTERS[filter_name])
+    expected = _reference(corpus, query, _SCAN_FILTERS[filter_name])
+    corpus_session.forget_counts()
+    fresh = corpus_session.submit(query, filters, prefix_last=False).result(10)
+    remembered = corpus_session.submit(query, filters, prefix_last=False, offset=2).result(10)
+    assert fresh.total == remembered.total == len(expected)
+    assert [hit.at for hit in fresh.hits] == expected[:50]
+    assert [hit.at for hit in remembered.hits] == expected[2:52]

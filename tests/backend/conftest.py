@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import pyotp
 import pytest
 from psycopg import sql
 
@@ -82,6 +83,7 @@ class RunningBackend:
     server: ServerThread
     clients: list[httpx.Client] = field(default_factory=list)
     registered: set[str] = field(default_factory=set)
+    totp_secrets: dict[str, str] = field(default_factory=dict)
 
     def client(self, token: str | None = TOKEN) -> httpx.Client:
         """An HTTP client sending ``token`` (None: no Authorization header)."""
@@ -105,6 +107,26 @@ class RunningBackend:
             self.register(device_id, token)
         body = {"device_id": device_id, "records": [to_wire(r) for r in records]}
         return self.client(token).post("/api/v1/audit/batches", json=body)
+
+    def step_up(self, token: str = TOKEN, operation: str = "export_customer_data") -> str:
+        """A fresh step-up grant of ``token``'s agent for ``operation``, earned with TOTP (the
+        agent enrols on first use). Two per agent per 30 s: a code is accepted once."""
+        client = self.client(token)
+        if token not in self.totp_secrets:
+            enrolled = client.post("/api/v1/step-up/totp/enrol")
+            assert enrolled.status_code == 201, enrolled.text
+            self.totp_secrets[token] = enrolled.json()["secret"]
+        totp = pyotp.TOTP(self.totp_secrets[token])
+        now = datetime.now(UTC)
+        for moment in (now, now + timedelta(seconds=30)):
+            response = client.post(
+                "/api/v1/step-up/totp/verify",
+                json={"operation": operation, "code": totp.at(moment)},
+            )
+            if response.status_code == 200:
+                grant: str = response.json()["step_up_token"]
+                return grant
+        raise AssertionError(f"no step-up: {response.text}")
 
     def listed(self, **query: Any) -> list[AuditRecord]:
         """The records ``GET /api/v1/audit/records`` returns for ``query``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +12,7 @@ import httpx
 import sqlalchemy as sa
 
 from app.audit.signature import SigningKey
+from app.audit.uploader import BATCH
 from app.audit.wire import new_record, seal, to_wire, verify_chain
 from backend.core.db import Database
 from tests.backend.conftest import RunningBackend, make_chain, sign
@@ -211,7 +213,7 @@ def test_health_needs_no_token_and_readiness_checks_the_schema(backend: RunningB
     assert anonymous.get("/healthz").json() == {"status": "ok"}
     ready = anonymous.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "revision": "0002"}
+    assert ready.json() == {"status": "ready", "revision": "0003"}
 
     database = Database(backend.database_url)
     with database.engine.begin() as connection:
@@ -220,7 +222,7 @@ def test_health_needs_no_token_and_readiness_checks_the_schema(backend: RunningB
 
     not_ready = anonymous.get("/readyz")
     assert not_ready.status_code == 503
-    assert not_ready.json()["problem"] == "schema at revision None, expected 0002"
+    assert not_ready.json()["problem"] == "schema at revision None, expected 0003"
     assert anonymous.get("/healthz").status_code == 200
 
 
@@ -255,3 +257,117 @@ def test_an_unregistered_device_cannot_upload(backend: RunningBackend) -> None:
     assert response.status_code == 409
     assert detail(response)["error"] == "unknown_device"
     assert "POST /api/v1/devices" in detail(response)["message"]
+
+
+def test_a_full_batch_with_one_bad_signature_in_the_middle_is_refused_whole(
+    backend: RunningBackend,
+) -> None:
+    chain = make_chain(BATCH)  # what the uploader sends at most
+    middle = BATCH // 2
+    chain[middle] = SigningKey.generate().sign(chain[middle])
+
+    response = backend.upload(chain)
+
+    assert response.status_code == 422
+    body = detail(response)
+    assert (body["error"], body["record_id"], body["seq"]) == (
+        "bad_signature",
+        chain[middle].id,
+        middle + 1,
+    )
+    assert chain[middle].id in body["message"]
+    assert backend.listed(device_id=chain[0].device_id) == []
+
+
+def test_concurrent_uploads_from_two_devices(backend: RunningBackend) -> None:
+    chains = [make_chain(60, agent=name) for name in ("alice", "bob")]
+    for chain in chains:
+        assert backend.register(chain[0].device_id).status_code == 201
+    failures: list[str] = []
+
+    def upload(chain: list[Any]) -> None:
+        for start in range(0, len(chain), 10):  # one device's batches in chain order
+            response = backend.upload(chain[start : start + 10])
+            if response.status_code != 200:
+                failures.append(response.text)
+
+    threads = [threading.Thread(target=upload, args=(chain,)) for chain in chains]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    for chain in chains:
+        assert backend.listed(device_id=chain[0].device_id, limit=1000) == chain
+
+
+def test_a_record_id_stored_under_another_device_is_refused(backend: RunningBackend) -> None:
+    first = make_chain(2)
+    assert backend.upload(first).status_code == 200
+    other = make_chain(2)
+    clash = sign(seal(dataclasses.replace(other[1], id=first[0].id)))
+
+    response = backend.upload([other[0], clash])  # continues the head: the quick path first
+
+    assert response.status_code == 409
+    assert (detail(response)["error"], detail(response)["seq"]) == ("id_conflict", 2)
+    assert first[0].device_id in detail(response)["message"]
+    assert backend.listed(device_id=other[0].device_id) == []
+
+
+def test_json_that_cannot_be_hashed_is_refused_and_big_integers_are_kept(
+    backend: RunningBackend,
+) -> None:
+    chain = make_chain(1)
+    backend.register(chain[0].device_id)
+    client = backend.client()
+    headers = {"Content-Type": "application/json"}
+    wire = json.dumps({"device_id": chain[0].device_id, "records": [to_wire(chain[0])]})
+    for bad, error in (
+        (wire.replace('"x": 1.5', '"x": NaN'), "invalid_json"),
+        (wire.replace('"status": "pending"', '"status": "\\ud800"'), "invalid_text"),
+    ):
+        assert bad != wire
+        response = client.post("/api/v1/audit/batches", content=bad, headers=headers)
+        assert response.status_code == 422 and detail(response)["error"] == error
+    assert client.post("/api/v1/audit/batches", content=b"{", headers=headers).status_code == 422
+
+    big = sign(
+        new_record(
+            None,
+            device_id=chain[0].device_id,
+            agent="alice",
+            action="note",
+            client_version="0.1.0",
+            after={"n": 2**70},
+        )
+    )
+    assert backend.upload([big]).status_code == 200
+    assert backend.listed(device_id=big.device_id) == [big]
+
+
+def test_a_device_registered_again_with_a_new_key_is_verified_with_it(
+    backend: RunningBackend,
+) -> None:
+    chain = make_chain(2)
+    assert backend.upload(chain).status_code == 200  # the backend now remembers the key
+    device = chain[0].device_id
+    database = Database(backend.database_url)
+    try:  # the device went with its agent, and registers again with another key
+        with database.write_session() as session:
+            session.execute(sa.text("DELETE FROM devices WHERE device_id = :d"), {"d": device})
+            session.commit()
+    finally:
+        database.dispose()
+    new_key = SigningKey.generate()
+    registered = backend.client().post(
+        "/api/v1/devices", json={"device_id": device, "public_key": new_key.public_key}
+    )
+    assert registered.status_code == 201
+
+    more = [new_key.sign(r) for r in make_chain(2, previous=chain[-1])]
+    assert backend.upload(more).json() == {"accepted": 2, "duplicates": 0, "last_seq": 4}
+    signed_with_the_old_key = make_chain(1, previous=more[-1])
+    response = backend.upload(signed_with_the_old_key)
+    assert response.status_code == 422 and detail(response)["error"] == "bad_signature"

@@ -45,7 +45,11 @@ def test_csv_export_defuses_formulas(backend: RunningBackend) -> None:
         )
     assert backend.upload(records).status_code == 200
 
-    response = backend.client().get("/api/v1/audit/export.csv", params={"device_id": device})
+    response = backend.client().get(
+        "/api/v1/audit/export.csv",
+        params={"device_id": device},
+        headers={"X-Step-Up-Token": backend.step_up()},
+    )
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
@@ -79,7 +83,9 @@ def test_export_pages_through_many_records(backend: RunningBackend) -> None:
     for start in range(0, 1200, 400):
         assert backend.upload(chain[start : start + 400]).status_code == 200
     response = backend.client().get(
-        "/api/v1/audit/export.csv", params={"device_id": chain[0].device_id}
+        "/api/v1/audit/export.csv",
+        params={"device_id": chain[0].device_id},
+        headers={"X-Step-Up-Token": backend.step_up()},
     )
     rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
     seq = COLUMNS.index("seq")

@@ -25,7 +25,7 @@ def test_migrations_build_the_schema_once(database_url: str) -> None:
 
         database.migrate()
 
-        assert database.revision() == head_revision() == "0002"
+        assert database.revision() == head_revision() == "0003"
         inspector = sa.inspect(database.engine)
         assert set(inspector.get_table_names()) == {
             "agents",
@@ -35,6 +35,7 @@ def test_migrations_build_the_schema_once(database_url: str) -> None:
             "permission_groups",
             "permission_group_members",
             "step_up_approvals",
+            "step_up_grants",
         }
         unique = {
             c["name"]: c["column_names"] for c in inspector.get_unique_constraints("audit_records")
@@ -54,7 +55,7 @@ def test_migrations_build_the_schema_once(database_url: str) -> None:
             session.commit()
         database.migrate()  # a no-op the second time
 
-        assert database.revision() == "0002"
+        assert database.revision() == "0003"
         with database.session() as session:
             assert crud.agent_for_token(session, "kept-token") is not None
             assert session.scalar(sa.text("SELECT count(*) FROM alembic_version")) == 1
@@ -70,7 +71,7 @@ def test_the_developer_ini_drives_the_same_migrations(database_url: str) -> None
     command.check(config)  # raises when the models and the migrations disagree
     database = Database(database_url)
     try:
-        assert database.revision() == "0002"
+        assert database.revision() == "0003"
     finally:
         database.dispose()
 

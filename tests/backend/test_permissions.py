@@ -46,7 +46,8 @@ def test_a_supervisor_reads_only_its_departments(backend: RunningBackend) -> Non
         assert backend.upload(make_chain(4, agent=agent)).status_code == 200
     for name in ("alice", "bob"):
         new_agent(backend, name, "agent")
-    sup = backend.client(new_agent(backend, "sue", "supervisor"))
+    sup_token = new_agent(backend, "sue", "supervisor")
+    sup = backend.client(sup_token)
     assert seen(sup) == set()  # no group: nothing
 
     zendesk = new_group(backend, "Zendesk L1", ["zendesk"], "department")
@@ -73,7 +74,11 @@ def test_a_supervisor_reads_only_its_departments(backend: RunningBackend) -> Non
     assert backend.client().get(f"/api/v1/audit/records/{hidden.id}").status_code == 200  # admin
 
     # The export too.
-    exported = sup.get("/api/v1/audit/export.csv", params={"system_id": "osticket"})
+    exported = sup.get(
+        "/api/v1/audit/export.csv",
+        params={"system_id": "osticket"},
+        headers={"X-Step-Up-Token": backend.step_up(sup_token)},
+    )
     rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
     assert {(r["agent"], r["system_id"]) for r in rows} == {("alice", "osticket")}
 
@@ -107,7 +112,8 @@ def test_forbidden_requests(backend: RunningBackend) -> None:
 
     assert agent.get("/api/v1/audit/records").status_code == 403
     assert agent.get(f"/api/v1/audit/records/{chain[0].id}").status_code == 403
-    assert agent.get("/api/v1/audit/export.csv").status_code == 403
+    refused = agent.get("/api/v1/audit/export.csv", headers={"X-Step-Up-Token": "x" * 43})
+    assert refused.status_code == 403 and refused.json()["detail"]["error"] == "forbidden"
     for client in (agent, sup):
         assert client.post("/api/v1/agents", json={"name": "x"}).status_code == 403
         assert client.get("/api/v1/groups").status_code == 403

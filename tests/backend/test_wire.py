@@ -266,3 +266,32 @@ def test_upload_result_round_trip() -> None:
     assert UploadResult.from_wire(result.to_wire()) == result
     with pytest.raises(WireError, match="last_seq"):
         UploadResult.from_wire({"accepted": 1, "duplicates": 0, "last_seq": -1})
+
+
+def test_canonical_bytes_are_the_sorted_compact_json_of_every_hashed_field() -> None:
+    # canonical_bytes spells its fields out for speed: it must stay the generic definition.
+    bare = dataclasses.replace(make_chain(1)[0], system_id=None, ticket_id=None, before=None)
+    for record in [*make_chain(5), bare]:
+        generic = {
+            name: value
+            for name, value in to_wire(record).items()
+            if name not in ("hash", "signature")
+        }
+        expected = json.dumps(
+            generic, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
+        assert canonical_bytes(record) == expected
+
+
+def test_reading_fresh_json_gives_the_same_records_and_the_same_errors() -> None:
+    chain = make_chain(4)
+    body = json.dumps({"device_id": chain[0].device_id, "records": [to_wire(r) for r in chain]})
+    assert UploadBatch.from_wire(json.loads(body), fresh_json=True).records == tuple(chain)
+    for field, value in (("before", [1]), ("after", "text"), ("seq", "1"), ("id", "x")):
+        data = json.loads(body)
+        data["records"][2][field] = value
+        with pytest.raises(WireError) as fresh:
+            UploadBatch.from_wire(data, fresh_json=True)
+        with pytest.raises(WireError) as checked:
+            UploadBatch.from_wire(json.loads(json.dumps(data)))
+        assert fresh.value.field == checked.value.field == f"records[2].{field}"

@@ -7,6 +7,7 @@ import csv
 from pathlib import Path
 
 from app.actions import ChangeStatus
+from app.audit.verify import read_journal
 from app.domain import Status
 from tests.ui.test_workstation_window import eventually, workstation  # noqa: F401
 from ui.views.audit_viewer import escape_cell, write_csv
@@ -42,6 +43,7 @@ def test_filter_by_ticket_and_action_then_export(qtbot, run_async, workstation, 
             [viewer.table.item(r, c).text() for c in range(viewer.table.columnCount())]
             for r in range(viewer.table.rowCount())
         ]
+        await viewer.export_to(tmp_path / "shown.csv")  # the export is itself audited
         await ws.stop()
         return ticket.external_id, [
             dict(zip(("when", "agent", "system", "ticket", "action", "outcome"), s, strict=True))
@@ -53,6 +55,16 @@ def test_filter_by_ticket_and_action_then_export(qtbot, run_async, workstation, 
         (external, "set_status", "li.siyuan", "zendesk")
     }
     assert {r["outcome"] for r in shown} >= {"pending", "delivered"}
+    with ws.cache.engine.connect() as conn:
+        journal, problem = read_journal(conn)
+    assert problem is None
+    exports = [r for r in journal if r.action == "export"]
+    assert [r.after for r in exports] == [
+        {"what": "audit_records", "format": "csv", "rows": len(shown)}
+    ]
+    assert (tmp_path / "shown.csv").read_text(encoding="utf-8-sig").count("set_status") == len(
+        shown
+    )
     path = tmp_path / "audit.csv"
     write_csv(
         path,

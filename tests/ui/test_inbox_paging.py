@@ -82,8 +82,9 @@ def test_filters_sorting_by_header_and_modeltester(qapp, qtmodeltester, cache_pa
     model.sort(4, Qt.SortOrder.DescendingOrder)  # priority: urgent first
     assert model.order == Order(SortKey.PRIORITY, True)
     assert model.index(0, 4).data() == "Urgent"
-    model.sort(1, Qt.SortOrder.AscendingOrder)  # subject: not sortable, order kept
-    assert model.order == Order(SortKey.PRIORITY, True)
+    model.sort(1, Qt.SortOrder.AscendingOrder)  # subject: unindexed, fine for a small view
+    assert model.order == Order(SortKey.SUBJECT, False)
+    assert model.ticket_id(0) == _expected(cache.engine, model.order, model.view)[0]
     assert model.index(0, 0).data(Qt.ItemDataRole.DecorationRole) is not None  # system badge
 
 
@@ -112,14 +113,18 @@ def test_first_page_at_once_and_the_count_from_a_thread(qtbot, cache_path: Path)
     assert model.ticket_id(COUNT - 1) == _expected(cache.engine, Order())[-1]
 
 
-def test_large_views_keep_the_indexed_order(qtbot, cache_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_large_views_sort_by_indexed_columns_only(qtbot, cache_path: Path) -> None:  # type: ignore[no-untyped-def]
     cache = open_cache(cache_path)
     model = InboxModel(cache.engine, str)
     model.refresh()
     model.sort_limit = COUNT - 1
-    with qtbot.waitSignal(model.sort_refused) as refused:
+    with qtbot.assertNotEmitted(model.sort_refused):  # indexed (migration 0004)
         model.sort(4, Qt.SortOrder.DescendingOrder)
+        assert model.order == Order(SortKey.PRIORITY, True)
+        assert model.ticket_id(0) == _expected(cache.engine, model.order)[0]
+    with qtbot.waitSignal(model.sort_refused) as refused:  # subject: no index
+        model.sort(1, Qt.SortOrder.AscendingOrder)
     assert refused.args == [COUNT]
-    assert model.order == Order()
-    model.sort(5, Qt.SortOrder.AscendingOrder)  # updated: indexed, always allowed
+    assert model.order == Order(SortKey.PRIORITY, True)
+    model.sort(5, Qt.SortOrder.AscendingOrder)
     assert model.order == Order(SortKey.UPDATED, False)

@@ -18,13 +18,14 @@ from __future__ import annotations
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QIcon, QPainter, QPixmap
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from app.cache import views
 from app.cache.views import Order, SortKey, ViewFilter
@@ -34,6 +35,7 @@ from ui.labels import priority_label, status_label
 
 PAGE = 200
 MAX_PAGES = 64
+FOLLOWED_PAGES = 3  # pages of selected rows re-read along with the screen's after a change
 # Only ``updated`` has an index; SQLite sorts the other orders for every page (about 0.9 s per
 # 100,000 rows by creation time), so larger views keep the indexed order.
 SORT_LIMIT = 50_000
@@ -128,11 +130,11 @@ class InboxModel(QAbstractTableModel):
         descending = order == Qt.SortOrder.DescendingOrder
         if name == "waiting":  # longest waiting first = oldest update first
             key, descending = SortKey.UPDATED, not descending
-        elif name in SORT_OF_COLUMN:
-            key = SORT_OF_COLUMN[name]
+        elif name in SORT_OF_COLUMN or views.sort_key_for(name) is not None:
+            key = SORT_OF_COLUMN.get(name) or SortKey(name)
         else:
             return
-        if key is not SortKey.UPDATED and self._count > self.sort_limit:
+        if key not in views.INDEXED_SORTS and self._count > self.sort_limit:
             self.sort_refused.emit(self._count)
             return
         self.set_order(Order(key, descending))
@@ -232,35 +234,18 @@ class InboxModel(QAbstractTableModel):
         return rows[offset] if offset < len(rows) else None
 
     def _load_page(self, number: int) -> list[Any]:
-        start = number * PAGE
-        end = min(start + PAGE, self._count)
-        previous, following = self._pages.get(number - 1), self._pages.get(number + 1)
         with self._engine.connect() as conn:
-            if previous is not None and len(previous) == PAGE:
-                last = previous[-1]
-                rows = views.page(
-                    conn, self._view, self._order, end - start, after=(last.sort_key, last.id)
-                )
-            elif following:
-                first = following[0]
-                rows = views.page(
-                    conn, self._view, self._order, end - start, before=(first.sort_key, first.id)
-                )
-            elif start <= self._count - end:
-                rows = views.page(conn, self._view, self._order, end - start, offset=start)
-            else:
-                rows = views.page(
-                    conn,
-                    self._view,
-                    self._order,
-                    end - start,
-                    offset=self._count - end,
-                    from_end=True,
-                )
+            rows = _read_page(conn, self._view, self._order, number, self._count, self._pages)
         self._pages[number] = rows
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
         return rows
+
+    def cached_ticket_id(self, position: int) -> int | None:
+        """The ticket at ``position`` if its page is cached (never reads the cache)."""
+        rows = self._pages.get(position // PAGE)
+        offset = position % PAGE
+        return int(rows[offset].id) if rows is not None and offset < len(rows) else None
 
     def ticket_id(self, position: int) -> int | None:
         """The cache id of the ticket at ``position``."""
@@ -290,13 +275,13 @@ class InboxModel(QAbstractTableModel):
         """Show another view (My tickets, a system, a search result …)."""
         if view != self._view:
             self._view = view
-            self.refresh()
+            self._reset()
 
     def set_order(self, order: Order) -> None:
         """Re-order the inbox."""
         if order != self._order:
             self._order = order
-            self.refresh()
+            self._reset()
 
     def refresh_in_background(self) -> None:
         """Show the first page at once and count the rest on a thread (the first paint does
@@ -325,7 +310,7 @@ class InboxModel(QAbstractTableModel):
             return
 
     def _apply_count(self, generation: int, total: int) -> None:
-        if generation != self._generation:
+        if generation != self._generation or not self.counting:
             return
         self.counting = False
         if total > self._count:
@@ -333,25 +318,142 @@ class InboxModel(QAbstractTableModel):
             self._count = total
             self.endInsertRows()
         elif total < self._count:
-            self.refresh()
+            self._reset()
 
     def refresh(self, changed: list[int] | None = None) -> None:
-        """Recount and drop the cached pages (re-read as the view paints them)."""
+        """Re-read the count and the cached pages now, in place (see :meth:`apply_update`).
+
+        ``changed`` is kept for callers that know which tickets changed; every cached page is
+        re-read either way.
+        """
+        del changed
+        wanted = sorted(self._pages)
+        first = wanted[0] * PAGE if wanted else 0
+        last = (wanted[-1] + 1) * PAGE - 1 if wanted else PAGE - 1
+        self.apply_update(self.update_reader(first, last)())
+
+    def update_reader(
+        self,
+        first_row: int,
+        last_row: int,
+        anchor: tuple[int, int] | None = None,
+        tickets: tuple[int, ...] = (),
+        *,
+        follow: bool = True,
+    ) -> Callable[[], InboxUpdate]:
+        """A function that re-reads this view for :meth:`apply_update` — safe to run on a
+        worker thread (it touches only the cache, in one read transaction).
+
+        ``first_row``..``last_row``: the rows on screen (their pages are read, moved along with
+        ``anchor``); ``anchor``: ``(position, ticket id)`` of a row whose move tells where the
+        screen's rows went; ``tickets``: ids (the selection) whose new positions are wanted;
+        ``follow``: the screen will follow the anchor (else it stays at the same rows). The
+        pages of the first ``tickets`` are read too, so the selection is known without a query.
+        """
+        engine, view, order, generation = self._engine, self._view, self._order, self._generation
+
+        def read() -> InboxUpdate:
+            with engine.connect() as conn, conn.begin():
+                count = views.count(conn, view)
+                shift = None
+                if anchor is not None:
+                    moved = views.position(conn, view, order, anchor[1])
+                    shift = None if moved is None else moved - anchor[0]
+                pages: dict[int, list[Any]] = {}
+                along = (shift or 0) if follow else 0
+                low, high = max(0, first_row + along), min(count - 1, last_row + along)
+                for number in range(low // PAGE, high // PAGE + 1) if high >= low else ():
+                    pages[number] = _read_page(conn, view, order, number, count, pages)
+                positions = {}
+                for ticket_id in tickets:
+                    found = views.position(conn, view, order, ticket_id)
+                    if found is not None:
+                        positions[ticket_id] = found
+                for found in list(positions.values())[:FOLLOWED_PAGES]:  # the selection's rows
+                    if found // PAGE not in pages:
+                        pages[found // PAGE] = _read_page(
+                            conn, view, order, found // PAGE, count, pages
+                        )
+            return InboxUpdate(generation, count, shift, pages, positions)
+
+        return read
+
+    def apply_update(self, update: InboxUpdate) -> bool:
+        """Show a re-read without a model reset: new rows ahead of the screen's rows are
+        inserted at the top (selection and scroll follow them), any other change adjusts the
+        row count at the end and repaints the rows on screen. False if the update is stale
+        (another view or order was chosen meanwhile)."""
+        if update.generation != self._generation:
+            return False
+        self.counting = False  # the update's count is newer than a background count
+        old, new = self._count, update.count
+        grown = new - old
+        pages = OrderedDict(sorted(update.pages.items()))
+        if grown > 0 and update.shift == grown:
+            self.beginInsertRows(QModelIndex(), 0, grown - 1)
+            self._count, self._pages = new, pages
+            self.endInsertRows()
+        elif grown > 0:
+            self.beginInsertRows(QModelIndex(), old, new - 1)
+            self._count, self._pages = new, pages
+            self.endInsertRows()
+        elif grown < 0:
+            self.beginRemoveRows(QModelIndex(), new, old - 1)
+            self._count, self._pages = new, pages
+            self.endRemoveRows()
+        else:
+            self._pages = pages
+        if new:  # the view repaints what it shows (only rows on screen are read again)
+            self.dataChanged.emit(self.index(0, 0), self.index(new - 1, len(self.COLUMNS) - 1))
+        return True
+
+    def _reset(self) -> None:
+        """Another view or order: recount and start over (the only model reset)."""
         self._generation += 1
         self.counting = False
         with self._engine.connect() as conn:
             count = views.count(conn, self._view)
-        if count == self._count and changed is not None:
-            self._pages.clear()
-            if count:
-                self.dataChanged.emit(
-                    self.index(0, 0), self.index(count - 1, len(self.COLUMNS) - 1)
-                )
-            return
         self.beginResetModel()
         self._pages.clear()
         self._count = count
         self.endResetModel()
+
+
+@dataclass(frozen=True, slots=True)
+class InboxUpdate:
+    """What :meth:`InboxModel.update_reader` read, for :meth:`InboxModel.apply_update`."""
+
+    generation: int
+    count: int
+    shift: int | None
+    """How far the anchor row moved (None: no anchor, or it left the view)."""
+    pages: dict[int, list[Any]]
+    positions: dict[int, int]
+    """ticket id -> its row now (the tickets asked for that are still listed)."""
+
+
+def _read_page(
+    conn: Connection,
+    view: ViewFilter,
+    order: Order,
+    number: int,
+    count: int,
+    pages: Mapping[int, list[Any]],
+) -> list[Any]:
+    """Page ``number`` of ``count`` rows: by keyset next to a page in ``pages``, else counted
+    from the nearer end."""
+    start = number * PAGE
+    end = min(start + PAGE, count)
+    previous, following = pages.get(number - 1), pages.get(number + 1)
+    if previous is not None and len(previous) == PAGE:
+        last = previous[-1]
+        return views.page(conn, view, order, end - start, after=(last.sort_key, last.id))
+    if following:
+        first = following[0]
+        return views.page(conn, view, order, end - start, before=(first.sort_key, first.id))
+    if start <= count - end:
+        return views.page(conn, view, order, end - start, offset=start)
+    return views.page(conn, view, order, end - start, offset=count - end, from_end=True)
 
 
 _ROLES = frozenset(

@@ -69,9 +69,16 @@ class QueueStatsModel(QAbstractTableModel):
         return sum(s.count for s in active), sum(s.unassigned for s in active)
 
     def refresh(self) -> None:
-        """Recount from the cache."""
+        """Recount from the cache (on the calling thread)."""
+        self.set_stats(self.read())
+
+    def read(self) -> list[queries.QueueStat]:
+        """Count from the cache — safe on a worker thread."""
         with self._engine.connect() as conn:
-            stats = queries.queue_stats(conn)
+            return queries.queue_stats(conn)
+
+    def set_stats(self, stats: list[queries.QueueStat]) -> None:
+        """Show counts read by :meth:`read` (a handful of rows)."""
         self.beginResetModel()
         self._stats = stats
         self.endResetModel()

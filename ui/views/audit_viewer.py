@@ -209,4 +209,10 @@ class AuditViewer(QDialog):
             self, self.tr("Export CSV"), "audit.csv", self.tr("CSV files (*.csv)")
         )
         if path:
-            write_csv(Path(path), self.records)
+            self.export_to(Path(path))
+
+    def export_to(self, path: Path) -> asyncio.Task[None]:
+        """Write the shown records to ``path`` as escaped CSV; the export itself is audited."""
+        write_csv(path, self.records)
+        details = {"what": "audit_records", "format": "csv", "rows": len(self.records)}
+        return asyncio.ensure_future(self.ws.record_event("export", details=details))

@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.accounts import Accounts
 from app.actions import ChangeStatus, Reply
-from app.cache import drafts, queries, views
+from app.cache import customers, drafts, queries
 from app.cache.search import SearchFilters, SearchSession
 from app.cache.views import ViewFilter
 from app.domain import Status
@@ -33,11 +34,16 @@ from app.sync.health import Light
 from app.timeutil import utcnow
 from ui import canned, timefmt
 from ui.bridge import Bridge, run_op
-from ui.labels import reason_label, status_label
-from ui.models.inbox import InboxModel
+from ui.bulk import BulkActions
+from ui.customer_view import CustomerView
+from ui.labels import reason_label
+from ui.models.inbox import PAGE, InboxModel, InboxUpdate
 from ui.models.queues import QueueStatsModel
+from ui.tray import install_tray
+from ui.views.accounts_dialog import AccountsDialog
 from ui.views.audit_viewer import AuditViewer
 from ui.views.supervisor import SupervisorView
+from ui.widgets.attachments import AttachmentHandler
 from ui.widgets.commands import CheatSheet, CommandPalette
 from ui.widgets.conversation import ConversationPanel
 from ui.widgets.error_banner import ErrorBanner
@@ -50,6 +56,8 @@ log = logging.getLogger(__name__)
 SEARCH_LIMIT = 500  # texts per search; the inbox lists their distinct tickets
 NEXT_UNREAD_SCAN = 4000  # rows looked at by "next unread"
 VIEW_KEYS = ("mine", "unassigned", "open", "all")
+REFRESH_MS = 300  # sync bursts re-read the inbox at most about three times a second
+SELECTION_TRACKED = 50  # selected tickets whose rows are looked up again after a refresh
 
 
 class MainWindow(QMainWindow):
@@ -74,6 +82,7 @@ class MainWindow(QMainWindow):
         self.queue_model = QueueStatsModel(engine, workstation.title, self)
         self._base_view = ViewFilter()
         self._search_text = ""
+        self._pending_select: int | None = None  # a ticket to select once its view is shown
 
         self.views_pane = ViewsPane(
             engine,
@@ -94,9 +103,7 @@ class MainWindow(QMainWindow):
         self.highlighter = HighlightDelegate(self.inbox)
         self.inbox.setItemDelegateForColumn(1, self.highlighter)
         header = self.inbox.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in ((0, 110), (1, 260), (2, 90), (3, 70), (4, 60), (5, 120), (6, 60)):
-            self.inbox.setColumnWidth(column, width)
+        self._fit_columns()
         header.setSortIndicator(5, Qt.SortOrder.DescendingOrder)
         self.inbox.setSortingEnabled(True)
         self.banner = ErrorBanner()
@@ -112,7 +119,13 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.views_pane)
         self.splitter.addWidget(inbox_pane)
-        self.splitter.addWidget(self.conversation)
+        self.customer = CustomerView(workstation)
+        self.customer.open_ticket.connect(self.open_customer_ticket)
+        self.side = QTabWidget()  # the selected ticket: its conversation, its customer
+        self.side.addTab(self.conversation, "")
+        self.side.addTab(self.customer, "")
+        self.side.currentChanged.connect(lambda _index: self._load_customer())
+        self.splitter.addWidget(self.side)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 0)
@@ -136,9 +149,17 @@ class MainWindow(QMainWindow):
         self.audit_label = QLabel()
         self.statusBar().addPermanentWidget(self.audit_label)
 
-        self._refresh_timer = QTimer(self, singleShot=True, interval=150)
-        self._refresh_timer.timeout.connect(self.refresh_views)
-        self._changed: set[int] = set()
+        # Sync events are coalesced: at most one re-read in flight, REFRESH_MS apart; the
+        # re-read runs on its own worker thread and only its small result reaches the loop.
+        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
+        self._refresh_timer.timeout.connect(self._refresh_in_background)
+        self._refresh_worker = LatestOnly(self)
+        self._refresh_worker.finished.connect(lambda _g, update: self._apply_refresh(update))
+        self._refresh_worker.failed.connect(self._refresh_failed)
+        self._refresh_running = False
+        self._tracked: tuple[int | None, tuple[int, ...]] = (None, ())
+        self._changed: set[int] = set()  # tickets changed since the last re-read started
+        self._reading: set[int] = set()  # those the running re-read covers
         self._refreshing = False
         self._health_timer = QTimer(self, interval=5_000)
         self._health_timer.timeout.connect(self.update_lights)
@@ -166,6 +187,9 @@ class MainWindow(QMainWindow):
         hints = QApplication.styleHints()
         hints.colorSchemeChanged.connect(lambda _scheme: self.show_current())
 
+        self.tray = install_tray(self, workstation)
+        self.attachment_handler = AttachmentHandler(self)
+        self.bulk = BulkActions(self)
         self.resize(1360, 820)
         if restore_layout:
             self._restore_layout()
@@ -220,6 +244,7 @@ class MainWindow(QMainWindow):
         self._action("inbox_tab", lambda: self.tabs.setCurrentIndex(0))
         self._action("supervisor_tab", lambda: self.tabs.setCurrentIndex(1))
         self._action("audit", self.open_audit_log, "Ctrl+Shift+A")
+        self._action("accounts", self.open_accounts, "Ctrl+Shift+O")
         self._action("palette", self.open_palette, "Ctrl+K")
         self._action("help", self.open_cheat_sheet, key.HelpContents, "Ctrl+/")
         self._action("quit", self.close, key.Quit)
@@ -242,6 +267,7 @@ class MainWindow(QMainWindow):
             "inbox_tab": self.tr("Show the inbox"),
             "supervisor_tab": self.tr("Show the supervisor view"),
             "audit": self.tr("Audit log (supervisors)"),
+            "accounts": self.tr("Accounts: connect a system…"),
             "palette": self.tr("Command palette"),
             "help": self.tr("Keyboard shortcuts"),
             "quit": self.tr("Quit"),
@@ -265,6 +291,25 @@ class MainWindow(QMainWindow):
         palette = CommandPalette(list(self.commands.values()), self)
         palette.open()
         return palette
+
+    def open_accounts(self) -> AccountsDialog:
+        """Connect, edit, re-authenticate or remove systems (the Accounts dialog)."""
+        dialog = AccountsDialog(Accounts(self.ws.secrets), self.ws, self)
+        dialog.systems_changed.connect(self._system_changed)
+        dialog.open()
+        return dialog
+
+    def _system_changed(self, system_id: str) -> None:
+        """A system was saved or removed in the Accounts dialog: its status light follows."""
+        old = self.lights.pop(system_id, None)
+        if old is not None:
+            self.statusBar().removeWidget(old)
+            old.deleteLater()
+        entry = self.ws.config.systems.get(system_id)
+        if entry is not None:
+            self.lights[system_id] = StatusLight(system_id, entry.title)
+            self.statusBar().addPermanentWidget(self.lights[system_id])
+        self.update_lights()
 
     def open_audit_log(self) -> AuditViewer:
         """The supervisors' audit viewer over the backend."""
@@ -290,9 +335,13 @@ class MainWindow(QMainWindow):
         for name, text in self._action_texts().items():
             self.commands[name].setText(text)
         self.conversation.retranslate()
+        self.customer.retranslate()
+        self.side.setTabText(0, self.tr("Conversation"))
+        self.side.setTabText(1, self.tr("Customer"))
         self.views_pane.retranslate()
         self.banner.retranslate()
         self.update_lights()
+        self.supervisor.show_summary()
         self.supervisor.refresh()
 
     def changeEvent(self, event: QEvent) -> None:
@@ -316,6 +365,38 @@ class MainWindow(QMainWindow):
             value = settings.value(key)
             if isinstance(value, QByteArray) and not value.isEmpty():
                 restore(value)
+        self._fit_columns()  # a saved header carries its resize modes: ours win
+
+    def _fit_columns(self) -> None:
+        """Subject takes the remaining width, the other columns fit their contents (visible
+        rows only: cheap with a million tickets). Order, hidden columns and sort are remembered.
+        """
+        header = self.inbox.horizontalHeader()
+        header.setResizeContentsPrecision(0)
+        header.setStretchLastSection(False)
+        subject = self.inbox_model.COLUMNS.index("subject")
+        for column in range(self.inbox_model.columnCount()):
+            header.setSectionResizeMode(
+                column,
+                QHeaderView.ResizeMode.Stretch
+                if column == subject
+                else QHeaderView.ResizeMode.ResizeToContents,
+            )
+        self._columns_frozen = False
+
+    def _freeze_columns(self) -> None:
+        """Keep the widths measured on the first rows: ResizeToContents would re-measure the
+        visible rows on every insert during a sync (a loop stall of 100+ ms at 30k tickets)."""
+        if self._columns_frozen or self.inbox_model.rowCount() == 0:
+            return
+        self._columns_frozen = True
+        header = self.inbox.horizontalHeader()
+        subject = self.inbox_model.COLUMNS.index("subject")
+        for column in range(self.inbox_model.columnCount()):
+            if column != subject:
+                width = header.sectionSize(column)
+                header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+                header.resizeSection(column, width)
 
     def save_layout(self) -> None:
         """Remember the window geometry, pane sizes and column layout (QSettings)."""
@@ -384,17 +465,35 @@ class MainWindow(QMainWindow):
         if self._search_text:
             self.views_pane.save_search(self._search_text)
 
+    def _load_customer(self) -> None:
+        """Follow the selected ticket in the Customer tab (only while it is shown)."""
+        if self.side.currentWidget() is self.customer:
+            ticket_id = self.current_ticket_id()
+            if ticket_id != self.customer.ticket_id or self.customer.panel.profile is None:
+                self.customer.load(ticket_id)
+
+    def open_customer_ticket(self, ticket_id: int) -> None:
+        """Show one of the customer's tickets (any system) from the Customer tab."""
+        self._pending_select = ticket_id
+        self.customer_tickets()
+
     def customer_tickets(self) -> None:
-        """List the selected ticket's customer's tickets across every system."""
+        """List the selected ticket's customer's tickets across every system (matched by
+        e-mail, phone and external id, plus the agents' links; the Customer tab shows who)."""
+        ticket_id = self.current_ticket_id() or self.customer.ticket_id
         ticket = self.conversation.ticket
-        who = ticket and (ticket.requester_email or ticket.requester_name)
-        if not who:
+        if ticket_id is None or ticket is None:
             return
         engine = self.ws.cache.engine
+        fallback = str(ticket.requester_name or ticket.requester_email or "?")
 
         def find() -> tuple[str, list[int]]:
             with engine.connect() as conn:
-                return str(who), views.requester_ids(conn, str(who))
+                found = customers.profile(conn, ticket_id)
+            if found is None:
+                return fallback, []
+            ids = [t.id for t in found.tickets] + [i.ticket_id for i in found.inspections]
+            return found.name or fallback, ids
 
         self.search_status.setText(self.tr("Looking up the customer's tickets…"))
         self.worker.start(find)
@@ -410,9 +509,12 @@ class MainWindow(QMainWindow):
             self.tr("{n} tickets of {who} in every system").format(n=len(ids), who=who)
         )
         self._set_inbox_view(ViewFilter(ticket_ids=tuple(ids)))
+        wanted, self._pending_select = self._pending_select, None
         if ids:
             self.inbox.setFocus()
-            self.inbox.selectRow(0)
+            model = self.inbox_model
+            rows = [r for r in range(model.rowCount()) if model.ticket_id(r) == wanted]
+            self.inbox.selectRow(rows[0] if rows else 0)
 
     def _sort_refused(self, rows: int) -> None:
         header = self.inbox.horizontalHeader()
@@ -461,27 +563,97 @@ class MainWindow(QMainWindow):
     # --- data ---------------------------------------------------------------------------------
     def _tickets_changed(self, _system_id: str, ids: list[int]) -> None:
         self._changed.update(ids)
-        if not self._refresh_timer.isActive():
-            self._refresh_timer.start()
-        self.views_pane.schedule_recount()
+        if not self._refresh_running and not self._refresh_timer.isActive():
+            self._refresh_timer.start()  # not restarted: a steady stream still refreshes
 
-    def refresh_views(self) -> None:
-        """Re-read the inbox, the open ticket and the supervisor counts from the cache."""
-        selected = self.current_ticket_id()
-        changed, self._changed = list(self._changed), set()
-        self._refreshing = True  # a reset clears the selection for a moment: not a user choice
+    def _refresh_reader(self) -> Callable[[], InboxUpdate]:
+        """What the screen shows now (from memory only), as a re-read for a worker thread."""
+        model, table = self.inbox_model, self.inbox
+        first = max(table.rowAt(0), 0)
+        last = table.rowAt(table.viewport().height() - 1)
+        last = first + PAGE - 1 if last < 0 else last  # below the last row, or not shown yet
+        anchor_id = model.cached_ticket_id(first)
+        anchor = None if anchor_id is None else (first, anchor_id)
+        rows: list[int] = []  # the first selected rows, without listing a huge selection
+        for block in table.selectionModel().selection():
+            rows.extend(
+                range(block.top(), min(block.bottom() + 1, block.top() + 1 + SELECTION_TRACKED))
+            )
+            if len(rows) >= SELECTION_TRACKED:
+                break
+        current = table.currentIndex().row()
+        tracked = [current, *rows[:SELECTION_TRACKED]] if current >= 0 else rows
+        ids = tuple(dict.fromkeys(i for i in map(model.cached_ticket_id, tracked) if i))
+        self._tracked = (model.cached_ticket_id(current) if current >= 0 else None, ids)
+        # scrolled down, the rows on screen stay in place; at the top, new rows come into view
+        follow = self.inbox.verticalScrollBar().value() > 0
+        return model.update_reader(first, last, anchor, ids, follow=follow)
+
+    def _refresh_in_background(self) -> None:
+        self._refresh_running = True
+        self._refresh_worker.start(self._refresh_reader())
+        self._reading, self._changed = self._changed, set()
+
+    def _refresh_failed(self, _generation: int, error: BaseException) -> None:
+        self._refresh_running = False
+        self._changed |= self._reading
+        log.warning("the inbox could not be re-read: %s", error)
+        self.show_error(error, self.tr("The inbox could not be refreshed."))
+
+    def _apply_refresh(self, update: InboxUpdate) -> None:
+        """Show a re-read of the inbox (on the loop: only Qt signals, no queries)."""
+        self._refresh_running = False
+        changed, self._reading = self._reading, set()
+        current_id, ids = self._tracked
+        bar = self.inbox.verticalScrollBar()
+        value = bar.value()
+        self._refreshing = True  # rows move under the selection: not the agent's choice
         try:
-            self.inbox_model.refresh(changed)
-            if selected is not None and selected != self.current_ticket_id():
-                position = self.inbox_model.position_of(selected)
-                if position is not None:
-                    self.inbox.selectRow(position)
+            if not self.inbox_model.apply_update(update):
+                return
+            if not self._columns_frozen:
+                QTimer.singleShot(0, self._freeze_columns)  # once the first rows are measured
+            if update.shift and value:  # keep the rows the agent is looking at in place
+                per_item = self.inbox.verticalScrollMode() == self.inbox.ScrollMode.ScrollPerItem
+                bar.setValue(value + update.shift * (1 if per_item else self.inbox.rowHeight(0)))
+            self._restore_selection(current_id, ids, update.positions)
         finally:
             self._refreshing = False
-        if selected is None or selected in changed or selected != self.current_ticket_id():
+        if current_id is None or current_id in changed or current_id != self.current_ticket_id():
             self.show_current()
         self.supervisor.schedule_refresh()
         self.views_pane.schedule_recount()
+        if self._changed:  # changes that came in meanwhile
+            self._refresh_timer.start()
+
+    def _restore_selection(
+        self, current_id: int | None, ids: tuple[int, ...], positions: dict[int, int]
+    ) -> None:
+        """Select the same tickets at their new rows (no-op where the selection followed them,
+        as it does when rows are inserted above it)."""
+        model, selection = self.inbox_model, self.inbox.selectionModel()
+        wanted = sorted(positions[i] for i in ids if i in positions)
+        current = positions.get(current_id) if current_id is not None else None
+        if all(selection.isRowSelected(row) for row in wanted) and (
+            current is None or self.inbox.currentIndex().row() == current
+        ):
+            return
+        flags = selection.SelectionFlag
+        block = QItemSelection()
+        for row in wanted:
+            block.select(model.index(row, 0), model.index(row, model.columnCount() - 1))
+        selection.select(block, flags.ClearAndSelect | flags.Rows)
+        if current is not None:
+            selection.setCurrentIndex(model.index(current, 0), flags.NoUpdate)
+
+    def refresh_views(self) -> None:
+        """Re-read the inbox, the open ticket and the supervisor counts from the cache now
+        (the same re-read as after sync events, on the calling thread)."""
+        self._refresh_timer.stop()
+        self._refresh_worker.cancel()  # an older re-read must not land after this one
+        reader = self._refresh_reader()
+        self._reading, self._changed = self._reading | self._changed, set()
+        self._apply_refresh(reader())
 
     def current_ticket_id(self) -> int | None:
         """The cache id of the selected ticket (the current one of a multi-selection)."""
@@ -506,6 +678,7 @@ class MainWindow(QMainWindow):
     def show_current(self) -> None:
         """Show the selected ticket's conversation (from the cache only)."""
         ticket_id = self.current_ticket_id()
+        self._load_customer()
         if ticket_id is None:
             self.conversation.show_ticket(None, [], [], frozenset())
             return
@@ -561,8 +734,9 @@ class MainWindow(QMainWindow):
             if then_status:
                 self._set_status(ticket_id, then_status)
 
+        files = self.conversation.files.files() if self.conversation.ticket_id == ticket_id else ()
         run_op(
-            self.ws.actions.submit(Reply(ticket_id, body, public)),
+            self.ws.actions.submit(Reply(ticket_id, body, public, files)),
             on_success=recorded,
             on_error=self._report,
         )
@@ -573,15 +747,12 @@ class MainWindow(QMainWindow):
         )
 
     def set_status_of_selection(self, status: str) -> None:
-        """Apply ``status`` to every selected ticket."""
+        """Apply ``status`` to every selected ticket (several: one bulk command, ``ui.bulk``)."""
         ids = self.selected_ticket_ids()
-        for ticket_id in ids:
-            self._set_status(ticket_id, status)
-        if ids:
-            self.statusBar().showMessage(
-                self.tr("{status}: {n} tickets").format(status=status_label(status), n=len(ids)),
-                5_000,
-            )
+        if len(ids) > 1:
+            self.bulk.set_status(ids, status)  # progress, undo; closing asks for a step-up
+        elif ids:
+            self._set_status(ids[0], status)
 
     def _save_draft(self, ticket_id: int, body: str, public: bool) -> None:
         run_op(
@@ -617,8 +788,13 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.conversation.flush_draft()
         self.save_layout()
+        self.tray.close()
         self.bridge.detach()
         self.worker.shutdown()
+        self._refresh_timer.stop()
+        self._refresh_worker.shutdown()
+        self.supervisor.shutdown()
+        self.views_pane.shutdown()
         self.search_runner.close()
         super().closeEvent(event)
         self.closed.emit()

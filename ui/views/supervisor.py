@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from typing import cast
+
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
+from app.cache.queries import QueueStat
 from ui.models.queues import QueueStatsModel
+from ui.workers import LatestOnly
+
+log = logging.getLogger(__name__)
+REFRESH_MS = 500
 
 
 class SupervisorView(QWidget):
@@ -23,22 +31,55 @@ class SupervisorView(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
-        self._debounce = QTimer(self, singleShot=True, interval=300)
+        # bursts of sync events recount at most every REFRESH_MS, counted on a worker thread
+        self._debounce = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._debounce.timeout.connect(self.refresh)
         self._ageing = QTimer(self, interval=30_000)  # ages grow even when nothing changes
         self._ageing.timeout.connect(self.refresh)
         self._ageing.start()
+        self._worker = LatestOnly(self)
+        self._worker.finished.connect(self._counted)
+        self._worker.failed.connect(self._failed)
+        self._running = False
+        self._again = False
+        self.show_summary()
 
     def schedule_refresh(self) -> None:
-        """Recount soon (coalesces bursts of changes)."""
-        self._debounce.start()
+        """Recount soon (a steady stream of changes still recounts every REFRESH_MS)."""
+        if not self._debounce.isActive():
+            self._debounce.start()
 
     def refresh(self) -> None:
-        """Recount now."""
-        self.model.refresh()
+        """Recount on the worker thread; the table follows when the counts are in."""
+        if self._running:
+            self._again = True  # once the running count is in
+            return
+        self._running = True
+        self._worker.start(self.model.read)
+
+    def _counted(self, _generation: int, stats: object) -> None:
+        self._running = False
+        self.model.set_stats(cast(list[QueueStat], stats))
+        self.show_summary()
+        if self._again:
+            self._again = False
+            self.refresh()
+
+    def _failed(self, _generation: int, error: object) -> None:
+        self._running = False
+        log.warning("the supervisor's counts could not be read: %s", error)
+
+    def show_summary(self) -> None:
+        """The totals line, in the current language."""
         active, unassigned = self.model.totals()
         self.summary.setText(
             self.tr("Open across all systems: {active} · unassigned: {unassigned}").format(
                 active=active, unassigned=unassigned
             )
         )
+
+    def shutdown(self) -> None:
+        """Stop counting (the window is closing)."""
+        self._debounce.stop()
+        self._ageing.stop()
+        self._worker.shutdown()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -19,61 +20,80 @@ from PySide6.QtWidgets import (
 
 from app.domain import Status
 from ui import canned, timefmt
-from ui.labels import message_label, priority_label, status_label
+from ui.labels import message_label, priority_label, size_label, status_label
+from ui.theme import BubbleColours, bubble_colours, muted_text
+from ui.widgets.outgoing_files import OutgoingFiles
 
 DRAFT_DELAY_MS = 800
 UNSETTLED = ("pending", "failed", "conflict")
 
 
-def _size(size: int | None) -> str:
-    if size is None:
-        return "?"
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
+ATTACHMENT_SCHEME = "attachment"
 
 
-def render_attachments(attachments: list[Any]) -> str:
-    """Escaped list of attachments (name, type, size) — never loaded or linked."""
+def attachment_href(message_id: int, position: int) -> str:
+    """The in-view link of an attachment: it asks the panel, it never loads anything."""
+    return f"{ATTACHMENT_SCHEME}:{message_id}/{position}"
+
+
+def render_attachments(
+    attachments: list[Any], colours: BubbleColours | None = None, message_id: int | None = None
+) -> str:
+    """Escaped list of attachments (name, type, size). With ``message_id`` each name links to
+    ``attachment:<message>/<n>`` — a request to the panel; nothing is fetched or opened."""
+    muted = colours.muted if colours else "#5f5f5f"
     items = []
-    for attachment in attachments or []:
+    for position, attachment in enumerate(attachments or []):
         name = html.escape(str(attachment.get("filename") or "?"))
         kind = html.escape(str(attachment.get("content_type") or "?"))
+        if message_id is not None:
+            link = f" style='color:{colours.link}'" if colours else ""
+            name = f'<a href="{attachment_href(message_id, position)}"{link}>{name}</a>'
         items.append(
-            f"📎 {name} <span style='color:#888'>({kind}, {_size(attachment.get('size'))})</span>"
+            f"📎 {name} <span style='color:{muted}'>({kind}, "
+            f"{size_label(attachment.get('size'))})</span>"
         )
     return "<br>".join(items)
 
 
-def render_conversation(messages: list[Any], states: dict[str, str]) -> str:
-    """HTML of the conversation. Every body is escaped text: no markup, scripts or images."""
+def render_conversation(
+    messages: list[Any], states: dict[str, str], colours: BubbleColours | None = None
+) -> str:
+    """HTML of the conversation. Every body is escaped text: no markup, scripts or images.
+
+    ``colours`` come from the view's palette (``ui.theme``), so dark themes stay readable;
+    internal notes get an amber tint and a bold amber "Internal note" label in every theme.
+    """
+    colours = colours or bubble_colours(QPalette())
     parts = []
     for message in messages:
         note = message.kind == "note"
         event = message.kind == "event"
-        background = "#fff6d6" if note else "#eeeeee" if event else "#f2f5f9"
+        background = colours.background(str(message.kind))
         badge = ""
         state = states.get(message.pending_action_id or "", "")
         if state in ("failed", "conflict"):
             badge = (
-                ' <span style="color:#d23b3b">⚠ ' + html.escape(message_label("failed")) + "</span>"
+                f' <span style="color:{colours.error}">⚠ '
+                + html.escape(message_label("failed"))
+                + "</span>"
             )
         elif message.pending_action_id:
             badge = (
-                ' <span style="color:#8a8a8a">⏳ '
+                f' <span style="color:{colours.muted}">⏳ '
                 + html.escape(message_label("sending"))
                 + "</span>"
             )
-        kind = message_label("note" if note else "event" if event else "reply")
+        kind = html.escape(message_label("note" if note else "event" if event else "reply"))
+        if note:
+            kind = f'<b style="color:{colours.note_label}">{kind}</b>'
         body = html.escape(message.body_text).replace("\n", "<br>")
-        files = render_attachments(message.attachments)
+        files = render_attachments(message.attachments, colours, getattr(message, "id", None))
         parts.append(
-            f'<table width="100%" cellpadding="8" style="background:{background};'
-            f' color:#1d1d1d; margin-bottom:6px"><tr><td>'
-            f"<b>{html.escape(message.author_name or '')}</b> "
-            f'<span style="color:#666">· {html.escape(kind)} · '
+            f'<table width="100%" cellpadding="8" bgcolor="{background}" '
+            f'style="background:{background}; color:{colours.text}; margin-bottom:6px">'
+            f"<tr><td><b>{html.escape(message.author_name or '')}</b> "
+            f'<span style="color:{colours.muted}">· {kind} · '
             f"{html.escape(timefmt.short(message.created_at))}</span>{badge}"
             f"<br>{body}{'<br>' + files if files else ''}</td></tr></table>"
         )
@@ -130,6 +150,8 @@ class ConversationPanel(QWidget):
     """draft_changed(ticket_id, body, public): the composer settled; save the draft."""
     decision_requested = Signal(str, str)
     """decision_requested(action_id, decision): retry, discard or send_anyway an action."""
+    attachment_requested = Signal(int, int)
+    """attachment_requested(message_id, position): the agent clicked an attachment's name."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -143,12 +165,21 @@ class ConversationPanel(QWidget):
         self.view = QTextBrowser()
         self.view.setOpenLinks(False)
         self.view.setOpenExternalLinks(False)
+        self.view.anchorClicked.connect(self._anchor_clicked)
+        self._messages: list[Any] = []
+        self._system_title = ""
+        self._states: dict[str, str] = {}
         self.actions_box = QVBoxLayout()
         self.action_rows: list[ActionRow] = []
         self.editor = QPlainTextEdit()
         self.editor.setMaximumHeight(140)
         self.mode = QComboBox()
         self.canned = QComboBox()
+        for combo, letters in ((self.mode, 8), (self.canned, 10)):  # long titles must not widen
+            combo.setSizeAdjustPolicy(  # the panel and squeeze the inbox
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(letters)
         self.send = QPushButton()
         self.status = QComboBox()
         for status in Status:
@@ -157,21 +188,25 @@ class ConversationPanel(QWidget):
         self.macro_label = QLabel()
         self.notice = QLabel()
         self.notice.setWordWrap(True)
+        self.files = OutgoingFiles()  # attachments of the next reply (systems that take them)
 
-        controls = QHBoxLayout()
+        controls = QHBoxLayout()  # two rows: the panel stays narrow beside a wide inbox
         controls.addWidget(self.mode)
-        controls.addWidget(self.canned)
+        controls.addWidget(self.canned, 1)
         controls.addWidget(self.send)
-        controls.addWidget(self.macro_label)
-        controls.addStretch(1)
-        controls.addWidget(self.status)
-        controls.addWidget(self.apply_status)
+        ticket_controls = QHBoxLayout()
+        ticket_controls.addWidget(self.macro_label)
+        ticket_controls.addStretch(1)
+        ticket_controls.addWidget(self.status)
+        ticket_controls.addWidget(self.apply_status)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addWidget(self.view, 1)
         layout.addLayout(self.actions_box)
         layout.addWidget(self.editor)
+        layout.addWidget(self.files)
         layout.addLayout(controls)
+        layout.addLayout(ticket_controls)
         layout.addWidget(self.notice)
 
         self._draft_timer = QTimer(self, singleShot=True, interval=DRAFT_DELAY_MS)
@@ -196,6 +231,7 @@ class ConversationPanel(QWidget):
         self.canned.addItem(self.tr("Canned reply…"), -1)
         for position, reply in enumerate(canned.replies()):
             self.canned.addItem(reply.title, position)
+        self.files.retranslate()
         self.send.setText(self.tr("Send"))
         self.send.setToolTip(self.tr("Send (Ctrl+Enter)"))
         self.apply_status.setText(self.tr("Set status"))
@@ -231,31 +267,29 @@ class ConversationPanel(QWidget):
         can_reply = enabled and bool({"reply", "internal_note"} & capabilities)
         for widget in (self.editor, self.mode, self.send, self.canned):
             widget.setEnabled(can_reply)
+        self.files.setVisible(can_reply and "attachments" in capabilities)
+        if changed and self.files.files():
+            self.files.clear()  # attachments belong to the reply on the ticket they were for
         self.status.setEnabled(enabled and "status" in capabilities)
         self.apply_status.setEnabled(enabled and "status" in capabilities)
         self._show_actions(actions)
         if ticket is None:
             self.header.setText(self.tr("Select a ticket to see its conversation."))
             self.view.clear()
+            self._messages, self._states = [], {}
             self.notice.clear()
             self._restore(None)
             return
-        requester = ticket.requester_name or ticket.requester_email or ""
-        contact = " · ".join(x for x in (ticket.requester_email, ticket.requester_phone) if x)
-        self.header.setText(
-            f"<b style='font-size:15px'>{html.escape(ticket.subject)}</b><br>"
-            f"{html.escape(system_title)} #{html.escape(ticket.external_id)} · "
-            f"{html.escape(status_label(ticket.status))} · "
-            f"{html.escape(priority_label(ticket.priority))}<br>"
-            f"{html.escape(requester)} <span style='color:#666'>{html.escape(contact)}</span>"
-        )
+        self._system_title = system_title
+        self._show_header()
         position = self.status.findData(ticket.status)
         if changed and position >= 0:
             self.status.setCurrentIndex(position)
         scroll = self.view.verticalScrollBar()
         at_end = scroll.value() >= scroll.maximum() - 4
-        states = {str(a.action_id): str(a.state) for a in actions}
-        self.view.setHtml(render_conversation(messages, states))
+        self._messages = list(messages)
+        self._states = {str(a.action_id): str(a.state) for a in actions}
+        self._render()
         if changed or at_end:
             scroll.setValue(scroll.maximum())
         if changed:
@@ -264,6 +298,44 @@ class ConversationPanel(QWidget):
             self.notice.setText(self.tr("This system is read-only: replies are not possible."))
         else:
             self.notice.clear()
+
+    def _show_header(self) -> None:
+        ticket = self.ticket
+        requester = ticket.requester_name or ticket.requester_email or ""
+        contact = " · ".join(x for x in (ticket.requester_email, ticket.requester_phone) if x)
+        self.header.setText(
+            f"<b style='font-size:15px'>{html.escape(ticket.subject)}</b><br>"
+            f"{html.escape(self._system_title)} #{html.escape(ticket.external_id)} · "
+            f"{html.escape(status_label(ticket.status))} · "
+            f"{html.escape(priority_label(ticket.priority))}<br>"
+            f"{html.escape(requester)} "
+            f"<span style='color:{muted_text(self.palette())}'>{html.escape(contact)}</span>"
+        )
+
+    def _render(self) -> None:
+        colours = bubble_colours(self.palette())  # the view's own follows only after ours
+        self.view.setHtml(render_conversation(self._messages, self._states, colours))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange and self.ticket is not None:
+            self._show_header()  # the OS switched between light and dark
+            self._render()
+        super().changeEvent(event)
+
+    def _anchor_clicked(self, url: QUrl) -> None:
+        if url.scheme() != ATTACHMENT_SCHEME:
+            return  # bodies are escaped text: no other link can exist
+        message, _, position = url.path().partition("/")
+        if message.isdigit() and position.isdigit():
+            self.attachment_requested.emit(int(message), int(position))
+
+    def attachment(self, message_id: int, position: int) -> dict[str, Any] | None:
+        """The metadata of attachment ``position`` of message ``message_id`` on screen."""
+        for message in self._messages:
+            if getattr(message, "id", None) == message_id:
+                files = list(message.attachments or [])
+                return dict(files[position]) if 0 <= position < len(files) else None
+        return None
 
     def _show_actions(self, actions: list[Any]) -> None:
         for row in self.action_rows:
@@ -353,6 +425,7 @@ class ConversationPanel(QWidget):
         finally:
             self._restoring = False
         self._draft_timer.stop()
+        self.files.clear()
         self.macro_status = ""
         self._show_macro()
 

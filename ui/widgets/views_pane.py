@@ -1,15 +1,15 @@
 """The left pane: My tickets, Unassigned, All open, each system and queue, saved searches.
 
-Each entry shows a live count. Counting runs on a thread (COUNT queries over the cache's
-indexes), debounced after ``tickets_changed``; the result comes back as a queued signal.
+Each entry shows a live count. Counting runs on a worker thread (COUNT queries over the cache's
+indexes), one count at a time and at most once a second while tickets change; the result comes
+back as a queued signal.
 Saved searches are kept with the window's layout (QSettings ``views/saved_searches``): they are
 UI state, not settings the core needs.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
+import logging
 from dataclasses import dataclass
 from typing import cast
 
@@ -19,6 +19,10 @@ from sqlalchemy import Engine
 
 from app.cache import views
 from app.cache.views import OPEN_STATUSES, ViewFilter
+from ui.workers import LatestOnly
+
+log = logging.getLogger(__name__)
+RECOUNT_MS = 1000  # counts follow a running sync about once a second
 
 VIEW_ROLE = Qt.ItemDataRole.UserRole + 1
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -37,8 +41,6 @@ class ViewsPane(QWidget):
     view_chosen = Signal(object, str)
     """view_chosen(view_filter, search_text): the agent picked a view (search text for a saved
     search, else empty)."""
-    counted = Signal(int, object)
-    """counted(generation, (queues, counts)): a background recount finished."""
 
     def __init__(
         self,
@@ -53,16 +55,19 @@ class ViewsPane(QWidget):
         self._agent = agent
         self._queues: list[tuple[str, str | None]] = []
         self._counts: dict[str, int] = {}
-        self._generation = 0
         self.tree = QTreeWidget()
         self.tree.setHeaderHidden(True)
         self.tree.setRootIsDecorated(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tree)
-        self._debounce = QTimer(self, singleShot=True, interval=400)
+        self._debounce = QTimer(self, singleShot=True, interval=RECOUNT_MS)
         self._debounce.timeout.connect(self.recount)
-        self.counted.connect(self._apply_counts)
+        self._worker = LatestOnly(self)
+        self._worker.finished.connect(self._apply_counts)
+        self._worker.failed.connect(self._count_failed)
+        self._running = False
+        self._again = False
         self.tree.currentItemChanged.connect(self._current_changed)
         self._rebuild()
 
@@ -202,26 +207,41 @@ class ViewsPane(QWidget):
 
     # --- counting -----------------------------------------------------------------------------
     def schedule_recount(self) -> None:
-        """Recount soon (bursts of changes coalesce)."""
-        self._debounce.start()
+        """Recount soon: bursts of changes coalesce, a steady stream recounts every
+        ``RECOUNT_MS``."""
+        if not self._debounce.isActive():
+            self._debounce.start()
 
     def recount(self) -> None:
-        """Count every view on a thread."""
-        self._generation += 1
-        threading.Thread(
-            target=self._count_worker, args=(self._generation,), daemon=True, name="view-counts"
-        ).start()
-
-    def _count_worker(self, generation: int) -> None:
-        with self._engine.connect() as conn:
-            queues = views.systems_and_queues(conn)
-            result = {entry.key: views.count(conn, entry.view) for entry in self._entries(queues)}
-        with contextlib.suppress(RuntimeError):  # the pane was deleted meanwhile
-            self.counted.emit(generation, (queues, result))
-
-    def _apply_counts(self, generation: int, payload: object) -> None:
-        if generation != self._generation:
+        """Count every view on the worker thread (one count at a time)."""
+        if self._running:
+            self._again = True
             return
+        self._running = True
+        engine, entries = self._engine, self._entries
+
+        def count() -> tuple[list[tuple[str, str | None]], dict[str, int]]:
+            with engine.connect() as conn:
+                queues = views.systems_and_queues(conn)
+                listed = entries(queues)
+                return queues, {entry.key: views.count(conn, entry.view) for entry in listed}
+
+        self._worker.start(count)
+
+    def _count_failed(self, _generation: int, error: object) -> None:
+        self._running = False
+        log.warning("the views could not be counted: %s", error)
+
+    def shutdown(self) -> None:
+        """Stop counting (the window is closing)."""
+        self._debounce.stop()
+        self._worker.shutdown()
+
+    def _apply_counts(self, _generation: int, payload: object) -> None:
+        self._running = False
+        if self._again:
+            self._again = False
+            self.recount()
         queues, result = cast(tuple[list[tuple[str, str | None]], dict[str, int]], payload)
         self._counts = dict(result)
         if queues != self._queues:

@@ -2,30 +2,31 @@
 
 Reading (list, detail, CSV export) goes through :func:`backend.authz.audit_visibility`: an
 admin sees everything, a supervisor what its permission groups grant, an agent nothing (403).
-A record that exists but is not visible answers 404, like one that does not exist.
+A record that exists but is not visible answers 404, like one that does not exist. The CSV
+export is an export of customer data: it also needs a step-up grant (:mod:`backend.stepup`).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
-from app.audit.wire import MAX_NAME_LENGTH, UploadBatch, WireError, to_wire
-from backend import crud
+from app.audit.wire import MAX_NAME_LENGTH, UploadBatch, UploadResult, WireError, to_wire
+from backend import crud, stepup
 from backend.api.csv_export import csv_rows
 from backend.api.deps import CurrentAgent, DatabaseDep, SettingsDep
+from backend.api.routes.stepup import StepUpToken, spent
 from backend.authz import audit_visibility
+from backend.core.db import Database
 from backend.errors import NotFound
+from backend.stepup import Operation
 
 router = APIRouter(prefix="/audit", tags=["audit"])
-
-_BATCH_EXAMPLE = {
-    "device_id": "3f0c…",
-    "records": ["<app.audit.wire.to_wire(record)>"],
-}
 
 Name = Annotated[str | None, Query(min_length=1, max_length=MAX_NAME_LENGTH)]
 Moment = Annotated[
@@ -33,30 +34,69 @@ Moment = Annotated[
 ]
 
 
-@router.post("/batches")
-def upload_batch(
-    body: Annotated[
-        dict[str, Any],
-        Body(description="app.audit.wire.UploadBatch.to_wire()", examples=[_BATCH_EXAMPLE]),
-    ],
-    agent: CurrentAgent,
-    database: DatabaseDep,
-    settings: SettingsDep,
+_BATCH_SCHEMA = {
+    "type": "object",
+    "description": "app.audit.wire.UploadBatch.to_wire(): consecutive records of one device",
+    "required": ["device_id", "records"],
+    "additionalProperties": False,
+    "properties": {
+        "device_id": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH},
+        "records": {
+            "type": "array",
+            "items": {"type": "object", "description": "app.audit.wire.to_wire(record)"},
+        },
+    },
+    "example": {"device_id": "3f0c…", "records": ["<app.audit.wire.to_wire(record)>"]},
+}
+
+
+@router.post(
+    "/batches",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _BATCH_SCHEMA}},
+        }
+    },
+)
+async def upload_batch(
+    request: Request, agent: CurrentAgent, database: DatabaseDep, settings: SettingsDep
 ) -> dict[str, int]:
     """Store a device's records: idempotent by record id, all or nothing per batch.
 
     200 ``{"accepted", "duplicates", "last_seq"}``; 422 for a malformed record, one whose
     hash does not match or whose signature is not the device's; 409 when the device has not
-    registered its key or the batch leaves a gap in or forks the device's chain.
+    registered its key or the batch leaves a gap in or forks the device's chain; 413 for more
+    than ``max_batch_records`` records.
+
+    The body is read as bytes and parsed once instead of through a generic model: reading,
+    checking and storing run in one worker thread, off the event loop.
     """
-    records = body.get("records")
-    if isinstance(records, list) and len(records) > settings.max_batch_records:
-        raise HTTPException(
-            413,
-            f"{len(records)} records in one batch; send at most {settings.max_batch_records}",
-        )
+    body = await request.body()
+    result = await run_in_threadpool(
+        store_body, database, body, agent.name, settings.max_batch_records
+    )
+    return result.to_wire()
+
+
+def store_body(database: Database, body: bytes, uploaded_by: str, max_records: int) -> UploadResult:
+    """Parse, check and store one upload body (see :func:`upload_batch`)."""
+    return crud.upload_batch(database, read_batch(body, max_records), uploaded_by=uploaded_by)
+
+
+def read_batch(body: bytes, max_records: int) -> UploadBatch:
+    """The batch in ``body``: 422 naming what is wrong, 413 above ``max_records`` records."""
+    data = parse_json(body)
+    records = data.get("records") if isinstance(data, dict) else None
+    if isinstance(records, list) and len(records) > max_records:
+        raise HTTPException(413, f"{len(records)} records in one batch; send at most {max_records}")
     try:
-        batch = UploadBatch.from_wire(body)
+        batch = UploadBatch.from_wire(data, fresh_json=True)
+        batch.device_id.encode("utf-8")  # the records' texts: when hashed (crud.check_signed)
+    except UnicodeEncodeError as exc:
+        raise HTTPException(
+            422, {"error": "invalid_batch", "field": "device_id", "message": f"not text ({exc})"}
+        ) from None
     except WireError as exc:
         raise HTTPException(
             422,
@@ -66,7 +106,28 @@ def upload_batch(
                 "message": str(exc),
             },
         ) from None
-    return crud.upload_batch(database, batch, uploaded_by=agent.name).to_wire()
+    return batch
+
+
+def parse_json(body: bytes) -> object:
+    """``body`` as JSON; 422 ``invalid_json`` for anything else, NaN and Infinity included.
+
+    The standard library's parser, built once: orjson would be faster but reads integers
+    beyond 64 bits as floats, which changes a record's content (and so its hash).
+    """
+    try:
+        return _DECODER.decode(body.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise HTTPException(
+            422, {"error": "invalid_json", "field": "body", "message": str(exc)[:300]}
+        ) from None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
 
 def _filter(
@@ -138,11 +199,15 @@ def get_record(record_id: str, reader: CurrentAgent, database: DatabaseDep) -> d
 @router.get(
     "/export.csv",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with a BOM"}},
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with a BOM"},
+        403: {"description": "not a supervisor or admin, or ``step_up_required``"},
+    },
 )
 def export_csv(
     reader: CurrentAgent,
     database: DatabaseDep,
+    request: Request,
     device_id: Name = None,
     agent: Name = None,
     system_id: Name = None,
@@ -150,8 +215,13 @@ def export_csv(
     action: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     since: Moment = None,
     until: Moment = None,
+    x_step_up_token: StepUpToken = None,
 ) -> StreamingResponse:
     """The visible matching records as CSV (same filters as ``/records``, no paging).
+
+    An export of customer data: it spends a step-up grant for ``export_customer_data``
+    (header ``X-Step-Up-Token``; 403 ``step_up_required`` without a valid one), recorded with
+    the query it was used for.
 
     Cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
     tab or CR) are prefixed with ``'``.
@@ -159,6 +229,13 @@ def export_csv(
     where = _filter(device_id, agent, system_id, ticket_id, action, None, since, until)
     with database.session() as session:
         visible = audit_visibility(session, reader)
+    used_for = f"GET {request.url.path}?{request.url.query}".rstrip("?")
+    with database.write_session() as session:
+        grant = stepup.redeem(
+            session, reader, Operation.EXPORT_CUSTOMER_DATA, x_step_up_token, used_for
+        )
+        session.commit()
+    spent(grant)
     return StreamingResponse(
         csv_rows(database, where, visible),
         media_type="text/csv; charset=utf-8",
