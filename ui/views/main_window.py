@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
         self._refresh_worker.failed.connect(self._refresh_failed)
         self._refresh_running = False
         self._tracked: tuple[int | None, tuple[int, ...]] = (None, ())
+        self._selected_ids: tuple[int, ...] = ()  # what the agent selected, by ticket id
         self._changed: set[int] = set()  # tickets changed since the last re-read started
         self._reading: set[int] = set()  # those the running re-read covers
         self._refreshing = False
@@ -574,17 +575,11 @@ class MainWindow(QMainWindow):
         last = first + PAGE - 1 if last < 0 else last  # below the last row, or not shown yet
         anchor_id = model.cached_ticket_id(first)
         anchor = None if anchor_id is None else (first, anchor_id)
-        rows: list[int] = []  # the first selected rows, without listing a huge selection
-        for block in table.selectionModel().selection():
-            rows.extend(
-                range(block.top(), min(block.bottom() + 1, block.top() + 1 + SELECTION_TRACKED))
-            )
-            if len(rows) >= SELECTION_TRACKED:
-                break
         current = table.currentIndex().row()
-        tracked = [current, *rows[:SELECTION_TRACKED]] if current >= 0 else rows
-        ids = tuple(dict.fromkeys(i for i in map(model.cached_ticket_id, tracked) if i))
-        self._tracked = (model.cached_ticket_id(current) if current >= 0 else None, ids)
+        current_id = model.cached_ticket_id(current) if current >= 0 else None
+        # the ids the agent selected (kept when selected: a row's page may be gone by now)
+        ids = tuple(dict.fromkeys(i for i in (current_id, *self._selected_ids) if i))
+        self._tracked = (current_id, ids)
         # scrolled down, the rows on screen stay in place; at the top, new rows come into view
         follow = self.inbox.verticalScrollBar().value() > 0
         return model.update_reader(first, last, anchor, ids, follow=follow)
@@ -634,9 +629,11 @@ class MainWindow(QMainWindow):
         model, selection = self.inbox_model, self.inbox.selectionModel()
         wanted = sorted(positions[i] for i in ids if i in positions)
         current = positions.get(current_id) if current_id is not None else None
-        if all(selection.isRowSelected(row) for row in wanted) and (
-            current is None or self.inbox.currentIndex().row() == current
-        ):
+        if len(ids) < SELECTION_TRACKED:  # the whole selection is known: no stale row may stay
+            same = {index.row() for index in selection.selectedRows()} == set(wanted)
+        else:
+            same = all(selection.isRowSelected(row) for row in wanted)
+        if same and (current is None or self.inbox.currentIndex().row() == current):
             return
         flags = selection.SelectionFlag
         block = QItemSelection()
@@ -671,7 +668,23 @@ class MainWindow(QMainWindow):
         ]
         return [i for i in ids if i is not None]
 
+    def _remember_selection(self) -> None:
+        """The first selected tickets by id (rows move during a sync; tickets do not)."""
+        rows: list[int] = []  # the first selected rows, without listing a huge selection
+        for block in self.inbox.selectionModel().selection():
+            rows.extend(
+                range(block.top(), min(block.bottom() + 1, block.top() + 1 + SELECTION_TRACKED))
+            )
+            if len(rows) >= SELECTION_TRACKED:
+                break
+        model = self.inbox_model
+        self._selected_ids = tuple(
+            i for i in map(model.cached_ticket_id, rows[:SELECTION_TRACKED]) if i
+        )
+
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        if not self._refreshing:
+            self._remember_selection()
         if not self._refreshing:
             self.show_current()
 
