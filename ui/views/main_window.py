@@ -395,7 +395,8 @@ class MainWindow(QMainWindow):
         subject = self.inbox_model.COLUMNS.index("subject")
         for column in range(self.inbox_model.columnCount()):
             if column != subject:
-                width = header.sectionSize(column)
+                # measured now on the rows shown (bold unread rows included), then kept
+                width = max(self.inbox.sizeHintForColumn(column), header.sectionSizeHint(column))
                 header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
                 header.resizeSection(column, width)
 
