@@ -19,6 +19,7 @@ from app.config import SETTINGS, Config
 from app.runtime import Workstation
 from app.secrets import SecretStore
 from tests.app.test_customers import SEEDED, T0
+from tests.ui.test_workstation_window import eventually
 from ui.customer_view import CustomerView
 from ui.widgets.customer_panel import mask_phone
 
@@ -174,10 +175,12 @@ def test_the_window_follows_the_selection_and_opens_a_customer_ticket(
             if tree.topLevelItem(i).text(0) == "osticket"
         )
         tree.itemActivated.emit(osticket, 0)
-        for _ in range(200):
-            if window.conversation.ticket and window.conversation.ticket.system_id == "osticket":
-                break
-            await asyncio.sleep(0.02)
+        await eventually(  # the inbox switched to the customer's tickets and selected it
+            lambda: (
+                window.conversation.ticket and window.conversation.ticket.system_id == "osticket"
+            ),
+            10,
+        )
         return name, window.current_ticket_id()
 
     name, current = run_async(scenario())
