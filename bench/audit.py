@@ -15,7 +15,10 @@ chain is signed and every request body encoded before the clock starts, and the 
 through one shared ``httpx.AsyncClient`` that keeps ``--concurrency`` uploads in flight (the
 others wait their turn, so the latency is that of the backend, not of a queue in front of it).
 The CPU seconds each side used during the upload phase are printed (``backend_cpu_s``,
-``generator_cpu_s``; the backend's from ``/proc``, so only on Linux).
+``generator_cpu_s``; the backend's from ``/proc``, so only on Linux), with the backend's CPU
+microseconds per record (``backend_cpu_us_per_record``) and the one-minute load average when
+the upload phase began and ended (``load_avg``): on a shared machine the wall-clock figures
+move with the load, the CPU cost per record much less.
 
 Prints per database ``records_per_s`` (all records / wall time of the upload phase) and the
 upload batch latency percentiles, then one JSON line ``{"sqlite": {...}, "postgresql": {...}}``.
@@ -183,6 +186,7 @@ async def _upload_all(backend: _Backend, agents: list[Agent], concurrency: int) 
                 if response.status_code != 200:
                     errors.append(f"{response.status_code}: {response.text[:200]}")
 
+        load_before = os.getloadavg()[0]
         backend_cpu = _cpu_seconds(backend.pid)
         generator_cpu = time.process_time()
         started = time.perf_counter()
@@ -190,6 +194,7 @@ async def _upload_all(backend: _Backend, agents: list[Agent], concurrency: int) 
         elapsed = time.perf_counter() - started
         generator_cpu = time.process_time() - generator_cpu
         backend_after = _cpu_seconds(backend.pid)
+        load_after = os.getloadavg()[0]
     if errors:
         raise SystemExit(f"{len(errors)} uploads failed, first: {errors[0]}")
     return {
@@ -199,6 +204,7 @@ async def _upload_all(backend: _Backend, agents: list[Agent], concurrency: int) 
         if backend_cpu is None or backend_after is None
         else round(backend_after - backend_cpu, 2),
         "generator_cpu_s": round(generator_cpu, 2),
+        "load_avg": [round(load_before, 2), round(load_after, 2)],
     }
 
 
@@ -222,7 +228,11 @@ def measure(url: str, agents: list[Agent], concurrency: int, workdir: Path) -> d
         "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
         "max_ms": round(latencies[-1] * 1000, 1),
         "backend_cpu_s": result["backend_cpu_s"],
+        "backend_cpu_us_per_record": None
+        if result["backend_cpu_s"] is None
+        else round(result["backend_cpu_s"] * 1e6 / total),
         "generator_cpu_s": result["generator_cpu_s"],
+        "load_avg": result["load_avg"],
     }
 
 

@@ -48,8 +48,8 @@ def get_current_agent(
     it exceeds its rate (per backend process, see :mod:`backend.core.ratelimit`)."""
     if credentials is None:
         raise _unauthorized("Send 'Authorization: Bearer <token>'")
-    with database.session() as session:
-        agent = crud.agent_for_token(session, credentials.credentials)
+    with database.read_connection() as connection:
+        agent = crud.agent_for_token(connection, credentials.credentials)
     if agent is None:
         raise _unauthorized("Unknown or revoked token")
     buckets: TokenBuckets = request.app.state.rate_limits

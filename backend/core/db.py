@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, Table, create_engine, event, insert, text
-from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy import ClauseElement, Engine, Table, create_engine, event, insert, text
+from sqlalchemy.engine import URL, Connection, Dialect, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from app.domain.errors import ConfigError
 
@@ -101,6 +103,15 @@ class Database:
         """A new session for a write transaction (SQLite: takes the write lock at BEGIN)."""
         return self._write_sessions()
 
+    def read_connection(self) -> Connection:
+        """A pooled connection for reading with :class:`DriverStatement` (``with ... as c:``)."""
+        return self.engine.connect()
+
+    def write_connection(self) -> Connection:
+        """A pooled connection for one write transaction without an ORM session: ``with
+        database.write_connection() as c, c.begin():`` (SQLite: ``BEGIN IMMEDIATE``)."""
+        return self.write_engine.connect()
+
     def writer(self) -> AbstractContextManager[object]:
         """Hold while writing: on SQLite one writer of this process at a time (the others wait
         here instead of timing out on the file lock); nothing on PostgreSQL."""
@@ -137,67 +148,166 @@ class Database:
         self.engine.dispose()
 
 
-def copy_rows(session: Session, table: Table, rows: Iterable[Sequence[Any]]) -> None:
-    """PostgreSQL: append ``rows`` (values in ``table``'s column order) with one ``COPY ... FROM
-    STDIN`` inside the session's transaction; a violated constraint raises SQLAlchemy's
-    :class:`IntegrityError` as an INSERT would. Several times cheaper per row than an INSERT
-    executemany, where the driver binds every parameter of every row in Python."""
-    import psycopg  # only with the postgres extra
-    from psycopg import sql
+class DriverStatement:
+    """A Core statement compiled once per dialect and run on the driver's own cursor, inside a
+    SQLAlchemy :class:`Connection` (its pool, events and transaction).
 
-    raw = session.connection().connection.driver_connection
+    For the upload hot path, where SQLAlchemy's per-execution work (ORM or Core: compiling
+    the cache key, result metadata, row processing) cost several times the query itself. The
+    rows come back as the driver gives them: use it for plain columns (text, integers), not
+    for ones whose type processes values (dates on SQLite, JSON).
+    """
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._compiled: dict[str, SQLCompiler] = {}
+
+    def compiled(self, dialect: Dialect) -> SQLCompiler:
+        """The statement compiled for ``dialect`` (once)."""
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            made = self.statement.compile(dialect=dialect)
+            assert isinstance(made, SQLCompiler)
+            compiled = self._compiled[dialect.name] = made
+        return compiled
+
+    def rows(self, connection: Connection, **params: Any) -> list[tuple[Any, ...]]:
+        """Run with the bound parameters ``params`` (by name); every row of the result."""
+        compiled = self.compiled(connection.dialect)
+        values = compiled.construct_params(params) or {}
+        args: Any = values
+        if compiled.positiontup is not None:
+            args = tuple(values[name] for name in compiled.positiontup)
+        with driver_errors(connection, compiled.string):
+            cursor = _driver_connection(connection).cursor()
+            try:
+                cursor.execute(compiled.string, args)
+                return [tuple(row) for row in cursor.fetchall()]
+            finally:
+                cursor.close()
+
+    def first(self, connection: Connection, **params: Any) -> tuple[Any, ...] | None:
+        """The first row (None: no row)."""
+        rows = self.rows(connection, **params)
+        return rows[0] if rows else None
+
+
+def _driver_connection(connection: Connection) -> Any:
+    raw = connection.connection.driver_connection
     assert raw is not None
+    return raw
+
+
+@contextmanager
+def driver_errors(connection: Connection, statement: str) -> Iterator[None]:
+    """Raise the driver's errors inside as SQLAlchemy's (:class:`IntegrityError`,
+    :class:`OperationalError`, ...), as if SQLAlchemy had run ``statement``; a lost connection
+    is invalidated, so that the pool does not hand it out again."""
+    dialect = connection.dialect
+    dbapi = dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, _driver_connection(connection), None)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            statement, None, exc, dbapi.Error, connection_invalidated=lost, dialect=dialect
+        ) from exc
+
+
+def copy_rows(
+    connection: Session | Connection, table: Table, rows: Iterable[Sequence[Any]]
+) -> None:
+    """PostgreSQL: append ``rows`` (values in ``table``'s column order) with one ``COPY ... FROM
+    STDIN`` inside the transaction of ``connection`` (a session's or a connection's); a violated
+    constraint raises SQLAlchemy's :class:`IntegrityError` as an INSERT would (any error: see
+    :func:`driver_errors`). Several times
+    cheaper per row than an INSERT executemany, where the driver binds every parameter of every
+    row in Python."""
+    from psycopg import sql  # only with the postgres extra
+
+    if isinstance(connection, Session):
+        connection = connection.connection()
+    raw = _driver_connection(connection)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c.name) for c in table.c)
     )
-    try:
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-    except psycopg.IntegrityError as exc:
-        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
+    with (
+        driver_errors(connection, f"COPY {table.name}"),
+        raw.cursor() as cursor,
+        cursor.copy(statement) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
-def executemany_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (one dict per row, every column) with the driver's ``executemany``
-    inside the session's transaction, each value through its column type's bind processor
-    (exactly what SQLAlchemy would send); a violated constraint raises SQLAlchemy's
-    :class:`IntegrityError`. For SQLite, where SQLAlchemy's own per-row parameter handling
-    cost more than the insert itself."""
-    connection = session.connection()
+def executemany_rows(
+    connection: Session | Connection,
+    table: Table,
+    rows: Iterable[Sequence[Any]],
+    *,
+    ready: frozenset[str] = frozenset(),
+) -> None:
+    """Insert ``rows`` (values in ``table``'s column order) with the driver's ``executemany``
+    inside the transaction of ``connection``, each value through its column type's bind
+    processor (exactly what SQLAlchemy would send) except in the ``ready`` columns, whose
+    values are given as the driver takes them (JSON as text); a violated constraint raises
+    SQLAlchemy's :class:`IntegrityError`. For SQLite, where SQLAlchemy's own per-row parameter
+    handling cost more than the insert itself."""
+    if isinstance(connection, Session):
+        connection = connection.connection()
     dialect = connection.dialect
-    key = (table.name, dialect.name)
+    key = (table.name, dialect.name, ready)
     if key not in _EXECUTEMANY:
-        columns = list(table.c)
+        processors = [
+            None if c.name in ready else c.type.dialect_impl(dialect).bind_processor(dialect)
+            for c in table.c
+        ]
         _EXECUTEMANY[key] = (
             str(insert(table).compile(dialect=dialect)),
-            [(c.name, c.type.dialect_impl(dialect).bind_processor(dialect)) for c in columns],
+            [(index, process) for index, process in enumerate(processors) if process is not None],
         )
-    statement, processors = _EXECUTEMANY[key]
-    values = [
-        tuple(
-            process(row[name]) if process is not None else row[name] for name, process in processors
-        )
-        for row in rows
-    ]
-    raw = connection.connection.driver_connection
-    assert raw is not None
-    cursor = raw.cursor()
-    try:
-        cursor.executemany(statement, values)
-    except dialect.loaded_dbapi.IntegrityError as exc:
-        raise IntegrityError(statement, None, exc) from exc
-    finally:
-        cursor.close()
+    statement, processed = _EXECUTEMANY[key]
+    values = []
+    for row in rows:
+        row_values = list(row)
+        for index, process in processed:
+            row_values[index] = process(row_values[index])
+        values.append(row_values)
+    with driver_errors(connection, statement):
+        cursor = _driver_connection(connection).cursor()
+        try:
+            cursor.executemany(statement, values)
+        finally:
+            cursor.close()
 
 
-_EXECUTEMANY: dict[tuple[str, str], tuple[str, list[tuple[str, Any]]]] = {}
+_EXECUTEMANY: dict[tuple[str, str, frozenset[str]], tuple[str, list[tuple[int, Any]]]] = {}
+"""Per table, dialect and ready columns: the INSERT, and the columns to process."""
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 def json_text(value: object) -> str:
-    """A JSON column's text (the encoder built once, UTF-8 text rather than escapes)."""
+    """A JSON column's text, UTF-8 text rather than escapes. Written by orjson (several times
+    faster) unless ``value`` holds a float (orjson would write NaN as null) or something orjson
+    refuses (integers beyond 64 bits): then by the standard library's encoder, built once."""
+    if float_free(value):
+        try:
+            return orjson.dumps(value).decode("utf-8")
+        except TypeError:  # orjson.JSONEncodeError included
+            pass
     return _JSON_ENCODER.encode(value)
+
+
+def float_free(value: object) -> bool:
+    """Whether ``value`` (plain JSON: dicts, lists, scalars) holds no float at any depth."""
+    kind = type(value)
+    if kind is dict:
+        return all(map(float_free, value.values()))  # type: ignore[attr-defined]
+    if kind is list:
+        return all(map(float_free, value))  # type: ignore[call-overload]
+    return kind is not float
 
 
 def current_revision(connection: Connection) -> str | None:

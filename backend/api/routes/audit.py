@@ -9,6 +9,7 @@ export is an export of customer data: it also needs a step-up grant (:mod:`backe
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -110,7 +111,8 @@ def read_batch(body: bytes, max_records: int) -> UploadBatch:
 
 
 def parse_json(body: bytes) -> object:
-    """``body`` as JSON; 422 ``invalid_json`` for anything else, NaN and Infinity included.
+    """``body`` as JSON; 422 ``invalid_json`` for anything else, NaN and Infinity included
+    (spelled out, or a number too large for a float such as ``1e400``).
 
     The standard library's parser, built once: orjson would be faster but reads integers
     beyond 64 bits as floats, which changes a record's content (and so its hash).
@@ -127,7 +129,14 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range for a JSON number")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
 
 
 def _filter(
