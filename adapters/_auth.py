@@ -157,7 +157,8 @@ class JwtBearerAuth(_RefreshingBearer):
         }
         if self.audience:
             claims["aud"] = self.audience
-        return jwt.encode(claims, self._key(), algorithm=self.algorithm), self.lifetime_s
+        key = await asyncio.to_thread(self._key)  # keyring: off-loop
+        return jwt.encode(claims, key, algorithm=self.algorithm), self.lifetime_s
 
 
 class AuthorizationCodeAuth(_RefreshingBearer):

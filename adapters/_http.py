@@ -10,6 +10,7 @@ can name the file and still decode the others.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import importlib.util
 import json
 import random
@@ -109,6 +110,26 @@ def http2_available() -> bool:
     return importlib.util.find_spec("h2") is not None
 
 
+TRANSPORT_MODULES = (
+    "anyio._backends._asyncio",
+    "anyio.lowlevel",
+    "anyio.streams.memory",
+    "anyio.streams.stapled",
+    "anyio.streams.tls",
+    "anyio.to_thread",
+)
+"""What httpcore imports lazily on a client's first request (about 25 modules; imported then,
+they stalled the loop for ~60 ms in the middle of the first sync)."""
+
+
+@cache
+def import_transport() -> None:
+    """Import :data:`TRANSPORT_MODULES` now (once), where the clients are built — when the
+    workstation opens — instead of on the event loop at the first request."""
+    for name in TRANSPORT_MODULES:
+        importlib.import_module(name)
+
+
 def build_client(
     base_url: str,
     *,
@@ -117,6 +138,7 @@ def build_client(
     headers: Mapping[str, str] | None = None,
 ) -> httpx.AsyncClient:
     """The one AsyncClient of a connected system. Reuse it: building one costs ~27 ms of TLS."""
+    import_transport()
     s = settings or HttpSettings()
     return httpx.AsyncClient(
         base_url=base_url,
@@ -403,6 +425,10 @@ async def _send_capped(
         response._content = b"".join(chunks)  # what aread() does, with the cap in between
     finally:
         await response.aclose()
+    # httpx's stream wrapper points back at the response: without this cycle the body is freed
+    # as soon as the adapter drops the response, instead of by a garbage collection that frees
+    # many pages at once while every thread (the event loop's too) waits
+    response.stream = httpx.ByteStream(response._content)
     return response
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from app import __version__, paths
 from app.actions import ActionService, Identity, OutboxDelivery
 from app.audit.uploader import AuditUploader
-from app.cache import Cache, CacheWriter, open_cache
+from app.cache import Cache, CacheWriter, open_cache, retention  # not on the loop later
 from app.config import Config, SystemEntry, load_config
 from app.domain import TablessError
 from app.events import EventBus
@@ -197,7 +197,6 @@ class Workstation:
         """Prune closed tickets past the retention age, then compact; hourly, off the loop."""
         from datetime import timedelta
 
-        from app.cache import retention
         from app.timeutil import utcnow
 
         age = timedelta(days=float(self.config.get("retention_days")))

@@ -29,6 +29,7 @@ from typing import Any
 from bench._keyring import with_keyring
 
 TICK_S = 0.005
+LONG_GAP_MS = 30.0  # --trace lists when these happened
 REEXEC = "TABLESS_BENCH_STALL_CHILD"
 
 
@@ -48,15 +49,20 @@ class GapMonitor:
 
     def __init__(self) -> None:
         self.gaps: list[float] = []
+        self.long: list[tuple[float, float]] = []  # (seconds since the monitor began, ms)
         self.running = True
         self.beat = time.perf_counter()
 
     async def run(self) -> None:
+        began = time.perf_counter()
         while self.running:
             started = time.perf_counter()
             await asyncio.sleep(TICK_S)
             self.beat = now = time.perf_counter()
-            self.gaps.append((now - started - TICK_S) * 1000)
+            gap = (now - started - TICK_S) * 1000
+            self.gaps.append(gap)
+            if gap > LONG_GAP_MS:
+                self.long.append((round(started - began, 2), round(gap, 1)))
 
 
 class StallTracer(threading.Thread):
@@ -71,7 +77,7 @@ class StallTracer(threading.Thread):
         self._loop_thread = threading.get_ident()
         self.samples: Counter[tuple[str, ...]] = Counter()
         self.others: Counter[str] = Counter()
-        self.collections: list[tuple[int, float]] = []  # (generation, ms) of each slow GC pass
+        self.collections: list[tuple[int, float, int]] = []  # (generation, ms, freed) if slow
         self._gc_started = 0.0
         self.running = True
         gc.callbacks.append(self._gc)
@@ -80,7 +86,7 @@ class StallTracer(threading.Thread):
         if phase == "start":
             self._gc_started = time.perf_counter()
         elif (spent := (time.perf_counter() - self._gc_started) * 1000) > 5:
-            self.collections.append((info["generation"], spent))
+            self.collections.append((info["generation"], spent, info["collected"]))
 
     def run(self) -> None:
         while self.running:
@@ -98,7 +104,10 @@ class StallTracer(threading.Thread):
                     self.others[" < ".join(f"{f.name}:{f.lineno}" for f in reversed(top))] += 1
 
     def report(self, top: int = 12) -> None:
-        """The most frequent stuck stacks, one millisecond per sample."""
+        """When the long gaps happened; the most frequent stuck stacks (one millisecond per
+        sample); the slow garbage collections."""
+        sys.stderr.write(f"gaps over {LONG_GAP_MS:.0f} ms (s since start, ms): ")
+        sys.stderr.write(f"{self._monitor.long}\n")
         for stack, hits in self.samples.most_common(top):
             sys.stderr.write(f"--- {hits} ms\n    " + "\n    ".join(stack) + "\n")
         for where, hits in self.others.most_common(top):
@@ -106,7 +115,7 @@ class StallTracer(threading.Thread):
         gc.callbacks.remove(self._gc)
         slow = sorted(self.collections, key=lambda c: -c[1])[:top]
         sys.stderr.write(f"garbage collections over 5 ms: {len(self.collections)}; longest: ")
-        sys.stderr.write(", ".join(f"gen{g} {ms:.0f} ms" for g, ms in slow) + "\n")
+        sys.stderr.write(", ".join(f"gen{g} {ms:.0f} ms ({n} freed)" for g, ms, n in slow) + "\n")
 
 
 async def _session(

@@ -12,7 +12,7 @@ several tickets at once is a step-up operation (``ui.stepup_prompt``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,10 +34,11 @@ PROGRESS_AFTER_MS = 500  # the dialog appears only for work longer than this
 
 @dataclass(slots=True)
 class BulkResult:
-    """What a bulk command did: tickets done (with their status before), skipped, failed."""
+    """What a bulk command did: tickets done (each with the command that undoes it, or None),
+    skipped, failed."""
 
     label: str
-    done: list[tuple[int, str]] = field(default_factory=list)
+    done: list[tuple[int, Command | None]] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
     cancelled: bool = False
@@ -133,12 +134,15 @@ class BulkActions(QObject):
             return ChangeStatus(ticket_id, Status(status))
 
         def start() -> None:
-            self.run(ids, build, label, {i: str(rows[i].status) for i in ids if i in rows})
+            undo = {i: ChangeStatus(i, Status(str(rows[i].status))) for i in ids if i in rows}
+            self.run(ids, build, label, undo)
 
         if status == Status.CLOSED.value and len(ids) > 1:
             systems = ", ".join(sorted({str(r.system_id) for r in rows.values()}))
             used_for = f"bulk close of {len(ids)} tickets in {systems}"
-            request_step_up(self.window, BULK_CLOSE, len(ids), used_for, on_granted=start)
+            request_step_up(
+                self.window, BULK_CLOSE, len(ids), used_for, on_granted=lambda _grant: start()
+            )
         else:
             start()
 
@@ -148,12 +152,16 @@ class BulkActions(QObject):
         return Person(name=str(config.get("agent_name") or "") or None, email=email)
 
     def assign_to_me(self, ids: Sequence[int]) -> None:
-        """Assign every ticket of ``ids`` to the agent (systems that allow it)."""
+        """Assign every ticket of ``ids`` to the agent (systems that allow it); Undo gives each
+        back to whoever had it (or unassigns it)."""
         me = self._me()
+        with self.ws.cache.engine.connect() as conn:
+            previous = queries.assignees(conn, list(ids))
         self.run(
             list(ids),
             lambda i: Assign(i, me),
             QCoreApplication.translate("Bulk", "Assign to me: {n} tickets").format(n=len(ids)),
+            {i: Assign(i, who) for i, who in previous.items()},
         )
 
     def run(
@@ -161,11 +169,10 @@ class BulkActions(QObject):
         ids: list[int],
         build: Callable[[int], Command],
         label: str,
-        before: dict[int, str] | None = None,
-        *,
-        undoable: bool = True,
+        undo: Mapping[int, Command] | None = None,
     ) -> asyncio.Task[BulkResult] | None:
-        """Record ``build(id)`` for each ticket with progress and cancel; then offer Undo."""
+        """Record ``build(id)`` for each ticket with progress and cancel; then offer Undo when
+        ``undo`` says how to reverse each ticket's command."""
         if not ids or self.running:
             return None
         self.running = True
@@ -202,7 +209,7 @@ class BulkActions(QObject):
                 except ActionRejected as exc:
                     result.failed.append((ticket_id, str(exc)))
                 else:
-                    result.done.append((ticket_id, (before or {}).get(ticket_id, "")))
+                    result.done.append((ticket_id, (undo or {}).get(ticket_id)))
                 finally:
                     progress.setValue(position + 1)
                     progress.setLabelText(
@@ -215,8 +222,9 @@ class BulkActions(QObject):
         def settle(result: BulkResult) -> None:
             self.running = False
             progress.hide()  # close() would emit canceled and reset it
-            self.last = result if undoable and before is not None else None
-            self._announce(result, undo=self.last is not None and bool(result.done))
+            undoable = any(reverse is not None for _ticket, reverse in result.done)
+            self.last = result if undoable else None
+            self._announce(result, undo=undoable)
             self.finished.emit(result)
 
         def failed(error: BaseException) -> None:
@@ -255,15 +263,14 @@ class BulkActions(QObject):
         )
 
     def undo(self) -> asyncio.Task[BulkResult] | None:
-        """Re-enqueue each ticket's previous status (offered for ``UNDO_MS`` after a bulk)."""
+        """Re-enqueue what each ticket had before the last bulk command (its status, its
+        assignee), offered for ``UNDO_MS`` after it."""
         last, self.last = self.last, None
         if last is None:
             return None
-        previous = {tid: status for tid, status in last.done if status}
-        ids = list(previous)
+        reverse = {ticket: command for ticket, command in last.done if command is not None}
         return self.run(
-            ids,
-            lambda i: ChangeStatus(i, Status(previous[i])),
-            QCoreApplication.translate("Bulk", "Undo: {n} tickets").format(n=len(ids)),
-            undoable=False,
+            list(reverse),
+            reverse.__getitem__,
+            QCoreApplication.translate("Bulk", "Undo: {n} tickets").format(n=len(reverse)),
         )

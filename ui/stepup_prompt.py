@@ -30,7 +30,49 @@ from ui.bridge import run_op
 if TYPE_CHECKING:
     from app.stepup import Grant, StepUpClient
 
-BULK_CLOSE = "bulk_close"  # app.stepup.Operation.BULK_CLOSE (imported when needed: httpx)
+BULK_CLOSE = "bulk_close"  # app.stepup.Operation values (imported when needed: httpx)
+EXPORT_CUSTOMER_DATA = "export_customer_data"
+BACKEND_REDEEMS = frozenset({EXPORT_CUSTOMER_DATA})
+"""Operations the backend itself carries out: it spends the grant sent with the request (header
+``X-Step-Up-Token``), so the prompt only earns it."""
+
+
+def explanation(operation: str, count: int) -> str:
+    """Why the second factor is asked for, in the agent's language."""
+    if operation == EXPORT_CUSTOMER_DATA:
+        text = QCoreApplication.translate(
+            "StepUp",
+            "Exporting {n} audit records (customer data) needs your second factor. Enter the "
+            "6-digit code from your authenticator app.",
+        )
+    else:
+        text = QCoreApplication.translate(
+            "StepUp",
+            "Closing {n} tickets at once needs your second factor. Enter the 6-digit code "
+            "from your authenticator app.",
+        )
+    return text.format(n=count)
+
+
+def _cannot_check(operation: str) -> tuple[str, str]:
+    """(message, summary) when no backend can check a second factor."""
+    if operation == EXPORT_CUSTOMER_DATA:
+        return (
+            QCoreApplication.translate(
+                "StepUp",
+                "Exporting customer data needs a second factor, and this workstation cannot "
+                "check one (no step-up service is configured).",
+            ),
+            QCoreApplication.translate("StepUp", "The export needs a second factor."),
+        )
+    return (
+        QCoreApplication.translate(
+            "StepUp",
+            "Closing several tickets at once needs a second factor, and this workstation "
+            "cannot check one (no step-up service is configured).",
+        ),
+        QCoreApplication.translate("StepUp", "Bulk close needs a second factor."),
+    )
 
 
 def step_up_client(workstation: Any) -> StepUpClient | None:
@@ -47,14 +89,16 @@ def step_up_client(workstation: Any) -> StepUpClient | None:
 async def earn_and_spend(
     workstation: Any, client: StepUpClient, operation: str, code: str, used_for: str
 ) -> Grant:
-    """Earn a grant with ``code``, spend it on ``used_for`` and audit it (``step_up`` record).
+    """Earn a grant with ``code``, spend it on ``used_for`` (unless the backend spends it, see
+    :data:`BACKEND_REDEEMS`) and audit it (``step_up`` record).
 
     Raises :class:`StepUpError` (wrong or replayed code, not enrolled…) before anything is done.
     """
     from app.stepup import Operation
 
     grant = await client.with_totp(Operation(operation), code)
-    await client.redeem(grant, used_for)
+    if operation not in BACKEND_REDEEMS:
+        await client.redeem(grant, used_for)
     identity = workstation.identity
     await workstation.writer.run(
         lambda conn: journal.record_event(
@@ -74,7 +118,7 @@ class StepUpPrompt(QDialog):
     """ "Enter the 6-digit code from your authenticator app" for one operation."""
 
     granted = Signal(object)
-    """granted(proof): the backend accepted the code; the operation may proceed."""
+    """granted(grant): the backend accepted the code; the operation may proceed."""
 
     def __init__(
         self, parent: Any, operation: str, count: int, client: StepUpClient, used_for: str
@@ -85,13 +129,7 @@ class StepUpPrompt(QDialog):
         self._client = client
         self._workstation = parent.ws
         self.setWindowTitle(QCoreApplication.translate("StepUp", "Confirm with your second factor"))
-        self.explain = QLabel(
-            QCoreApplication.translate(
-                "StepUp",
-                "Closing {n} tickets at once needs your second factor. Enter the 6-digit code "
-                "from your authenticator app.",
-            ).format(n=count)
-        )
+        self.explain = QLabel(explanation(operation, count))
         self.explain.setWordWrap(True)
         self.code = QLineEdit()
         self.code.setValidator(QRegularExpressionValidator(QRegularExpression(r"[0-9]{0,6}")))
@@ -150,23 +188,17 @@ def request_step_up(
     operation: str,
     count: int,
     used_for: str,
-    on_granted: Callable[[], None],
+    on_granted: Callable[[Grant], None],
 ) -> StepUpPrompt | None:
-    """Ask for the second factor, spend the grant on ``used_for``, then call ``on_granted``;
-    refuse (and say so) when this workstation has no backend to check it."""
+    """Ask for the second factor, spend the grant on ``used_for`` (or leave that to the
+    backend), then call ``on_granted(grant)``; refuse (and say so) when this workstation has no
+    backend to check it. ``window`` has ``ws`` and ``show_error(message, summary)``."""
     client = step_up_client(window.ws)
     if client is None:
-        window.show_error(
-            QCoreApplication.translate(
-                "StepUp",
-                "Closing several tickets at once needs a second factor, and this workstation "
-                "cannot check one (no step-up service is configured).",
-            ),
-            QCoreApplication.translate("StepUp", "Bulk close needs a second factor."),
-        )
+        window.show_error(*_cannot_check(operation))
         return None
     prompt = StepUpPrompt(window, operation, count, client, used_for)
-    prompt.granted.connect(lambda _grant: on_granted())
+    prompt.granted.connect(on_granted)
     window.step_up_prompt = prompt  # kept alive while open; tests find it here
     prompt.open()
     return prompt

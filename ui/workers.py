@@ -9,6 +9,7 @@ superseded SQLite statement itself.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -18,8 +19,17 @@ from PySide6.QtCore import QObject, Signal
 from app.cache.search import SearchCancelled, SearchFilters, SearchSession
 
 
+def paced_interval_ms(minimum_ms: int, cost_s: float, duty: float = 0.15) -> int:
+    """How long to wait before the next background re-read: at least ``minimum_ms``, and long
+    enough that re-reads costing ``cost_s`` each take at most ``duty`` of the time — a recount
+    that got slow (a large sync into a large cache) backs off instead of competing with the
+    loop and the sync for the interpreter all the time."""
+    return max(minimum_ms, round(cost_s * 1000 * (1 - duty) / duty))
+
+
 class LatestOnly(QObject):
-    """Run one function at a time on a worker thread; only the latest result is delivered."""
+    """Run one function at a time on a worker thread; only the latest result is delivered.
+    ``last_cost_s`` is how long the last finished run took (for :func:`paced_interval_ms`)."""
 
     finished = Signal(int, object)
     """finished(generation, result): the latest task's result."""
@@ -30,6 +40,7 @@ class LatestOnly(QObject):
         super().__init__(parent)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ui-worker")
         self.generation = 0
+        self.last_cost_s = 0.0
         self._shut = False
 
     def start(self, function: Callable[[], Any]) -> int:
@@ -43,11 +54,14 @@ class LatestOnly(QObject):
         def run() -> None:
             if generation != self.generation:
                 return  # superseded before it started
+            began = time.perf_counter()
             try:
                 result = function()
             except Exception as exc:  # delivered to the GUI thread, shown there
                 self._emit(self.failed, generation, exc)
                 return
+            finally:
+                self.last_cost_s = time.perf_counter() - began
             self._emit(self.finished, generation, result)
 
         self._executor.submit(run)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from app.cache.schema import messages, outbox, quarantine, sync_state, tickets
+from app.domain import Person
 
 INBOX_COLUMNS = (
     tickets.c.id,
@@ -125,3 +126,29 @@ def quarantined(conn: Connection, system_id: str | None = None) -> list[Any]:
     if system_id:
         query = query.where(quarantine.c.system_id == system_id)
     return list(conn.execute(query))
+
+
+def assignees(conn: Connection, ids: Sequence[int]) -> dict[int, Person | None]:
+    """Who each of ``ids`` is assigned to (None: unassigned) — what an undo gives back."""
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(
+            tickets.c.id,
+            tickets.c.assignee_name,
+            tickets.c.assignee_email,
+            tickets.c.assignee_external_id,
+        ).where(tickets.c.id.in_(list(ids)))
+    )
+    return {
+        row.id: (
+            Person(
+                name=row.assignee_name,
+                email=row.assignee_email,
+                external_id=row.assignee_external_id,
+            )
+            if row.assignee_name or row.assignee_email or row.assignee_external_id
+            else None
+        )
+        for row in rows
+    }

@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Dialect, Text
 from sqlalchemy.types import TypeDecorator
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from app.cache.micros import from_micros, to_micros
 
-
-def to_micros(moment: datetime) -> int:
-    """Aware datetime -> integer microseconds since the epoch (UTC)."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime where aware UTC was expected")
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_micros(value: int) -> datetime:
-    """Integer microseconds since the epoch -> aware UTC datetime."""
-    seconds, micros = divmod(value, 1_000_000)
-    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)
+__all__ = ["JsonText", "UtcTimestamp", "from_micros", "to_micros"]
 
 
 class UtcTimestamp(TypeDecorator[datetime]):

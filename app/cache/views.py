@@ -4,13 +4,15 @@ The inbox never loads every id. It asks :func:`count` for the number of rows, th
 :func:`page` at a time — keyset-paged (``after``/``before`` a known row's key) when the view
 scrolls next to a page it already has, or counted from the nearer end otherwise, so jumping to
 the end of a million rows reads one page in reverse order.
+
+The view types (``ViewFilter``, ``Order``, ``SortKey`` …) live in the SQLAlchemy-free
+``app.cache.inbox`` (the first paint needs them before SQLAlchemy loads) and are re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -28,107 +30,77 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import Select
 
+from app.cache.inbox import (
+    INDEXED_SORTS,
+    OPEN_STATUSES,
+    SORT_SQL,
+    Order,
+    SortKey,
+    ViewFilter,
+    sort_key_for,
+)
 from app.cache.queries import INBOX_COLUMNS
 from app.cache.schema import tickets
 
-OPEN_STATUSES = ("new", "open", "pending", "on_hold")
-
-
-class SortKey(StrEnum):
-    """What the inbox is ordered by (``INDEXED_SORTS``: those with an index, migration 0004)."""
-
-    UPDATED = "updated"
-    CREATED = "created"
-    PRIORITY = "priority"
-    STATUS = "status"
-    SYSTEM = "system"
-    ASSIGNEE = "assignee"
-    REQUESTER = "requester"
-    SUBJECT = "subject"
-
-
-def _rank(column: str, ranks: dict[str, int], default: int) -> str:
-    whens = " ".join(f"WHEN '{value}' THEN {rank}" for value, rank in ranks.items())
-    return f"CASE tickets.{column} {whens} ELSE {default} END"
-
-
-_PRIORITY_RANK = {"urgent": 4, "high": 3, "normal": 2, "low": 1}
-_STATUS_RANK = {"new": 1, "open": 2, "pending": 3, "on_hold": 4, "solved": 5, "closed": 6}
-# Literal SQL (no bound parameters), so that SQLite matches the expression indexes of
-# migration 0004; the nullable columns are coalesced so that keyset bounds never meet a NULL.
+__all__ = [
+    "INDEXED_SORTS",
+    "OPEN_STATUSES",
+    "ConnectionReader",
+    "Order",
+    "SortKey",
+    "ViewFilter",
+    "count",
+    "counts",
+    "page",
+    "page_query",
+    "position",
+    "sort_key_for",
+    "sort_key_of",
+    "systems_and_queues",
+    "view_clauses",
+]
+_LITERAL_TYPES = {
+    SortKey.PRIORITY: Integer,
+    SortKey.STATUS: Integer,
+    SortKey.ASSIGNEE: String,
+    SortKey.REQUESTER: String,
+}
+# The plain columns keep their types (timestamps come back as datetimes); the others are
+# literal SQL (no bound parameters), so that SQLite matches the expression indexes of 0004.
 _SORT_EXPRESSIONS: dict[SortKey, ColumnElement[Any]] = {
     SortKey.UPDATED: tickets.c.updated_at,
     SortKey.CREATED: tickets.c.created_at,
-    SortKey.PRIORITY: literal_column(_rank("priority", _PRIORITY_RANK, 0), Integer),
-    SortKey.STATUS: literal_column(_rank("status", _STATUS_RANK, 9), Integer),
     SortKey.SYSTEM: tickets.c.system_id,
-    SortKey.ASSIGNEE: literal_column(
-        "coalesce(tickets.assignee_name, tickets.assignee_email, '')", String
-    ),
-    SortKey.REQUESTER: literal_column(
-        "coalesce(tickets.requester_name, tickets.requester_email, '')", String
-    ),
     SortKey.SUBJECT: tickets.c.subject,
+    **{key: literal_column(SORT_SQL[key], kind) for key, kind in _LITERAL_TYPES.items()},
 }
-INDEXED_SORTS = frozenset(SortKey) - {SortKey.REQUESTER, SortKey.SUBJECT}
-"""Sort keys an index serves (keyset paging stays fast at a million tickets); the others sort
-every page, so they suit smaller views (a system, a queue, a search result)."""
-
-
-def sort_key_for(column: str) -> SortKey | None:
-    """The sort key of an inbox column name (``None``: that column is not sortable)."""
-    try:
-        return SortKey(column)
-    except ValueError:
-        return None
 
 
 def _sort_expression(key: SortKey) -> ColumnElement[Any]:
     return _SORT_EXPRESSIONS[key]
 
 
-@dataclass(frozen=True, slots=True)
-class ViewFilter:
-    """Which tickets a view lists. Empty fields mean "any"."""
-
-    system_id: str | None = None
-    queue: str | None = None
-    statuses: tuple[str, ...] = ()
-    assignee: str | None = None  # an assignee name or e-mail ("my tickets")
-    unassigned: bool = False
-    ticket_ids: tuple[int, ...] | None = None  # a search result
-
-    def clauses(self) -> list[ColumnElement[bool]]:
-        """The WHERE clauses (live tickets only)."""
-        where: list[ColumnElement[bool]] = [tickets.c.deleted.is_(False)]
-        if self.system_id:
-            where.append(tickets.c.system_id == self.system_id)
-        if self.queue:
-            where.append(tickets.c.queue == self.queue)
-        if self.statuses:
-            where.append(tickets.c.status.in_(self.statuses))
-        if self.assignee:
-            where.append(
-                or_(
-                    tickets.c.assignee_name == self.assignee,
-                    tickets.c.assignee_email == self.assignee,
-                )
+def view_clauses(view: ViewFilter) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of ``view`` (live tickets only); ``ViewFilter.clauses``."""
+    where: list[ColumnElement[bool]] = [tickets.c.deleted.is_(False)]
+    if view.system_id:
+        where.append(tickets.c.system_id == view.system_id)
+    if view.queue:
+        where.append(tickets.c.queue == view.queue)
+    if view.statuses:
+        where.append(tickets.c.status.in_(view.statuses))
+    if view.assignee:
+        where.append(
+            or_(
+                tickets.c.assignee_name == view.assignee,
+                tickets.c.assignee_email == view.assignee,
             )
-        if self.unassigned:
-            where.append(
-                and_(tickets.c.assignee_name.is_(None), tickets.c.assignee_email.is_(None))
-            )
-        if self.ticket_ids is not None:
-            where.append(tickets.c.id.in_(self.ticket_ids))
-        return where
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    """A sort key and direction."""
-
-    key: SortKey = SortKey.UPDATED
-    descending: bool = True
+        )
+    if view.unassigned:
+        where.append(and_(tickets.c.assignee_name.is_(None), tickets.c.assignee_email.is_(None)))
+    if view.ticket_ids is not None:
+        where.append(tickets.c.id.in_(view.ticket_ids))
+    return where
 
 
 def count(conn: Connection, view: ViewFilter) -> int:
@@ -245,3 +217,38 @@ def systems_and_queues(conn: Connection) -> list[tuple[str, str | None]]:
 def counts(conn: Connection, views: Sequence[ViewFilter]) -> list[int]:
     """The COUNT of each view, in one connection."""
     return [count(conn, view) for view in views]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionReader:
+    """:func:`page` and :func:`count` over one connection — the reading interface the inbox
+    model shares with the first-paint reader ``app.cache.inbox.InboxPreview``."""
+
+    conn: Connection
+
+    def page(
+        self,
+        view: ViewFilter,
+        order: Order,
+        limit: int,
+        *,
+        offset: int = 0,
+        from_end: bool = False,
+        after: tuple[Any, int] | None = None,
+        before: tuple[Any, int] | None = None,
+    ) -> list[Any]:
+        """:func:`page` on this connection."""
+        return page(
+            self.conn,
+            view,
+            order,
+            limit,
+            offset=offset,
+            from_end=from_end,
+            after=after,
+            before=before,
+        )
+
+    def count(self, view: ViewFilter) -> int:
+        """:func:`count` on this connection."""
+        return count(self.conn, view)

@@ -288,179 +288,194 @@
 <context>
     <name>AuditViewer</name>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="116"/>
+        <location filename="../../ui/views/audit_viewer.py" line="111"/>
         <source>Audit log</source>
         <translation>审计日志</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="118"/>
-        <location filename="../../ui/views/audit_viewer.py" line="138"/>
+        <location filename="../../ui/views/audit_viewer.py" line="113"/>
+        <location filename="../../ui/views/audit_viewer.py" line="133"/>
         <source>Agent</source>
         <translation>坐席</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="119"/>
-        <location filename="../../ui/views/audit_viewer.py" line="139"/>
+        <location filename="../../ui/views/audit_viewer.py" line="114"/>
+        <location filename="../../ui/views/audit_viewer.py" line="134"/>
         <source>System</source>
         <translation>系统</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="120"/>
-        <location filename="../../ui/views/audit_viewer.py" line="140"/>
+        <location filename="../../ui/views/audit_viewer.py" line="115"/>
+        <location filename="../../ui/views/audit_viewer.py" line="135"/>
         <source>Ticket</source>
         <translation>工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="121"/>
-        <location filename="../../ui/views/audit_viewer.py" line="141"/>
+        <location filename="../../ui/views/audit_viewer.py" line="116"/>
+        <location filename="../../ui/views/audit_viewer.py" line="136"/>
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="122"/>
+        <location filename="../../ui/views/audit_viewer.py" line="117"/>
         <source>From</source>
         <translation>起始</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="123"/>
+        <location filename="../../ui/views/audit_viewer.py" line="118"/>
         <source>Until</source>
         <translation>截止</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="133"/>
+        <location filename="../../ui/views/audit_viewer.py" line="128"/>
         <source>Search</source>
         <translation>搜索</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="134"/>
+        <location filename="../../ui/views/audit_viewer.py" line="129"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="137"/>
+        <location filename="../../ui/views/audit_viewer.py" line="132"/>
         <source>When</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="142"/>
+        <location filename="../../ui/views/audit_viewer.py" line="137"/>
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="170"/>
+        <location filename="../../ui/views/audit_viewer.py" line="165"/>
         <source>No backend is configured (setting backend_url).</source>
         <translation>未配置后端（设置项 backend_url）。</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="185"/>
+        <location filename="../../ui/views/audit_viewer.py" line="211"/>
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="199"/>
+        <location filename="../../ui/views/audit_viewer.py" line="225"/>
         <source>{n} records</source>
         <translation>{n} 条记录</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="203"/>
+        <location filename="../../ui/views/audit_viewer.py" line="229"/>
         <source>Could not load the audit log: {error}</source>
         <translation>无法加载审计日志：{error}</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="209"/>
+        <location filename="../../ui/views/audit_viewer.py" line="239"/>
         <source>Export CSV</source>
         <translation>导出 CSV</translation>
     </message>
     <message>
-        <location filename="../../ui/views/audit_viewer.py" line="209"/>
+        <location filename="../../ui/views/audit_viewer.py" line="239"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
+    </message>
+    <message>
+        <location filename="../../ui/views/audit_viewer.py" line="263"/>
+        <source>Exporting…</source>
+        <translation>正在导出…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/views/audit_viewer.py" line="275"/>
+        <source>Exported {n} records to {file}</source>
+        <translation>已导出 {n} 条记录到 {file}</translation>
+    </message>
+    <message>
+        <location filename="../../ui/views/audit_viewer.py" line="280"/>
+        <source>The export failed: {error}</source>
+        <translation>导出失败：{error}</translation>
     </message>
 </context>
 <context>
     <name>Bulk</name>
     <message>
-        <location filename="../../ui/bulk.py" line="74"/>
+        <location filename="../../ui/bulk.py" line="75"/>
         <source>Close selected ({n})</source>
         <translation>关闭所选（{n}）</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="77"/>
+        <location filename="../../ui/bulk.py" line="78"/>
         <source>Set status</source>
         <translation>设置状态</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="83"/>
+        <location filename="../../ui/bulk.py" line="84"/>
         <source>Assign to me</source>
         <translation>分配给我</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="96"/>
+        <location filename="../../ui/bulk.py" line="97"/>
         <source>None of the selected tickets&apos; systems allows this.</source>
         <translation>所选工单所在的系统都不支持此操作。</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="103"/>
+        <location filename="../../ui/bulk.py" line="104"/>
         <source>Set your e-mail address (agent_email) to assign tickets.</source>
         <translation>请先设置您的电子邮件地址（agent_email）才能分配工单。</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="127"/>
+        <location filename="../../ui/bulk.py" line="128"/>
         <source>{status}: {n} tickets</source>
         <translation>{status}：{n} 个工单</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="156"/>
+        <location filename="../../ui/bulk.py" line="163"/>
         <source>Assign to me: {n} tickets</source>
         <translation>分配给我：{n} 个工单</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="174"/>
+        <location filename="../../ui/bulk.py" line="181"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="176"/>
+        <location filename="../../ui/bulk.py" line="183"/>
         <source>Bulk action</source>
         <translation>批量操作</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="209"/>
+        <location filename="../../ui/bulk.py" line="216"/>
         <source>{label} — {done} of {total}</source>
         <translation>{label} — 已完成 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="226"/>
+        <location filename="../../ui/bulk.py" line="234"/>
         <source>The bulk action stopped.</source>
         <translation>批量操作已中止。</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="237"/>
+        <location filename="../../ui/bulk.py" line="245"/>
         <source>{n} done</source>
         <translation>{n} 个已完成</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="240"/>
+        <location filename="../../ui/bulk.py" line="248"/>
         <source>{n} skipped (the system does not allow it)</source>
         <translation>{n} 个已跳过（系统不支持）</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="246"/>
+        <location filename="../../ui/bulk.py" line="254"/>
         <source>{n} refused</source>
         <translation>{n} 个被拒绝</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="249"/>
+        <location filename="../../ui/bulk.py" line="257"/>
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="254"/>
+        <location filename="../../ui/bulk.py" line="262"/>
         <source>Undo</source>
         <translation>撤销</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="267"/>
+        <location filename="../../ui/bulk.py" line="275"/>
         <source>Undo: {n} tickets</source>
         <translation>撤销：{n} 个工单</translation>
     </message>
@@ -1051,52 +1066,52 @@ we consider ticket #{{ticket.id}} solved. Simply reply if you need anything else
 <context>
     <name>InboxModel</name>
     <message>
-        <location filename="../../ui/models/inbox.py" line="103"/>
+        <location filename="../../ui/models/inbox.py" line="139"/>
         <source>System</source>
         <translation>系统</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="104"/>
+        <location filename="../../ui/models/inbox.py" line="140"/>
         <source>Subject</source>
         <translation>主题</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="105"/>
+        <location filename="../../ui/models/inbox.py" line="141"/>
         <source>Requester</source>
         <translation>请求人</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="106"/>
+        <location filename="../../ui/models/inbox.py" line="142"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="107"/>
+        <location filename="../../ui/models/inbox.py" line="143"/>
         <source>Priority</source>
         <translation>优先级</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="108"/>
+        <location filename="../../ui/models/inbox.py" line="144"/>
         <source>Updated</source>
         <translation>更新时间</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="109"/>
+        <location filename="../../ui/models/inbox.py" line="145"/>
         <source>Waiting</source>
         <translation>等待时长</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="197"/>
+        <location filename="../../ui/models/inbox.py" line="232"/>
         <source>{n} min</source>
         <translation>{n} 分钟</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="199"/>
+        <location filename="../../ui/models/inbox.py" line="234"/>
         <source>{n} h</source>
         <translation>{n} 小时</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="200"/>
+        <location filename="../../ui/models/inbox.py" line="235"/>
         <source>{n} d</source>
         <translation>{n} 天</translation>
     </message>
@@ -1217,244 +1232,250 @@ we consider ticket #{{ticket.id}} solved. Simply reply if you need anything else
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../ui/views/main_window.py" line="254"/>
-        <location filename="../../ui/views/main_window.py" line="334"/>
+        <location filename="../../ui/views/main_window.py" line="214"/>
+        <source>Opening your systems…</source>
+        <translation>正在打开您的系统…</translation>
+    </message>
+    <message>
+        <location filename="../../ui/views/main_window.py" line="388"/>
+        <location filename="../../ui/views/main_window.py" line="481"/>
         <source>Search</source>
         <translation>搜索</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="255"/>
+        <location filename="../../ui/views/main_window.py" line="389"/>
         <source>This customer&apos;s tickets in every system</source>
         <translation>该客户在所有系统中的工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="256"/>
+        <location filename="../../ui/views/main_window.py" line="390"/>
         <source>Reply</source>
         <translation>回复</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="257"/>
+        <location filename="../../ui/views/main_window.py" line="391"/>
         <source>Internal note</source>
         <translation>内部备注</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="258"/>
+        <location filename="../../ui/views/main_window.py" line="392"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="259"/>
+        <location filename="../../ui/views/main_window.py" line="393"/>
         <source>Set status: Pending</source>
         <translation>设置状态：等待回复</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="260"/>
+        <location filename="../../ui/views/main_window.py" line="394"/>
         <source>Set status: Solved</source>
         <translation>设置状态：已解决</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="261"/>
+        <location filename="../../ui/views/main_window.py" line="395"/>
         <source>Close ticket</source>
         <translation>关闭工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="262"/>
+        <location filename="../../ui/views/main_window.py" line="396"/>
         <source>Next unread ticket</source>
         <translation>下一个未读工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="263"/>
+        <location filename="../../ui/views/main_window.py" line="397"/>
         <source>Next ticket</source>
         <translation>下一个工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="264"/>
+        <location filename="../../ui/views/main_window.py" line="398"/>
         <source>Previous ticket</source>
         <translation>上一个工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="265"/>
+        <location filename="../../ui/views/main_window.py" line="399"/>
         <source>Save this search</source>
         <translation>保存此搜索</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="266"/>
+        <location filename="../../ui/views/main_window.py" line="400"/>
         <source>Sync now</source>
         <translation>立即同步</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="267"/>
+        <location filename="../../ui/views/main_window.py" line="401"/>
         <source>Show the inbox</source>
         <translation>显示收件箱</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="268"/>
+        <location filename="../../ui/views/main_window.py" line="402"/>
         <source>Show the supervisor view</source>
         <translation>显示主管视图</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="269"/>
+        <location filename="../../ui/views/main_window.py" line="403"/>
         <source>Audit log (supervisors)</source>
         <translation>审计日志（主管）</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="270"/>
+        <location filename="../../ui/views/main_window.py" line="404"/>
         <source>Accounts: connect a system…</source>
         <translation>账户：连接系统…</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="271"/>
+        <location filename="../../ui/views/main_window.py" line="405"/>
         <source>Command palette</source>
         <translation>命令面板</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="272"/>
+        <location filename="../../ui/views/main_window.py" line="406"/>
         <source>Keyboard shortcuts</source>
         <translation>键盘快捷键</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="273"/>
+        <location filename="../../ui/views/main_window.py" line="407"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="274"/>
+        <location filename="../../ui/views/main_window.py" line="408"/>
         <source>View: My tickets</source>
         <translation>视图：我的工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="275"/>
+        <location filename="../../ui/views/main_window.py" line="409"/>
         <source>View: Unassigned</source>
         <translation>视图：未分配</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="276"/>
+        <location filename="../../ui/views/main_window.py" line="410"/>
         <source>View: All open</source>
         <translation>视图：全部未结</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="277"/>
+        <location filename="../../ui/views/main_window.py" line="411"/>
         <source>View: All tickets</source>
         <translation>视图：全部工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="280"/>
+        <location filename="../../ui/views/main_window.py" line="414"/>
         <source>Canned reply: {title}</source>
         <translation>快捷回复：{title}</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="329"/>
+        <location filename="../../ui/views/main_window.py" line="476"/>
         <source>Tabless — all your support systems in one window</source>
         <translation>Tabless — 所有客服系统，一个窗口</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="330"/>
+        <location filename="../../ui/views/main_window.py" line="477"/>
         <source>Inbox</source>
         <translation>收件箱</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="331"/>
+        <location filename="../../ui/views/main_window.py" line="478"/>
         <source>Supervisor</source>
         <translation>主管视图</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="332"/>
+        <location filename="../../ui/views/main_window.py" line="479"/>
         <source>Unified inbox</source>
         <translation>统一收件箱</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="333"/>
+        <location filename="../../ui/views/main_window.py" line="480"/>
         <source>Search every system (Ctrl+F)…</source>
         <translation>在所有系统中搜索（Ctrl+F）…</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="339"/>
+        <location filename="../../ui/views/main_window.py" line="490"/>
         <source>Conversation</source>
         <translation>对话</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="340"/>
+        <location filename="../../ui/views/main_window.py" line="491"/>
         <source>Customer</source>
         <translation>客户</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="355"/>
+        <location filename="../../ui/views/main_window.py" line="505"/>
         <source>Something went wrong.</source>
         <translation>出现了问题。</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="441"/>
+        <location filename="../../ui/views/main_window.py" line="588"/>
+        <location filename="../../ui/views/main_window.py" line="605"/>
         <source>Searching…</source>
         <translation>正在搜索…</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="450"/>
+        <location filename="../../ui/views/main_window.py" line="614"/>
         <source>{texts} matching texts in {tickets} tickets</source>
         <translation>{tickets} 个工单中有 {texts} 处匹配</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="460"/>
-        <location filename="../../ui/views/main_window.py" line="461"/>
+        <location filename="../../ui/views/main_window.py" line="624"/>
+        <location filename="../../ui/views/main_window.py" line="625"/>
         <source>The search could not run.</source>
         <translation>搜索无法执行。</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="498"/>
+        <location filename="../../ui/views/main_window.py" line="664"/>
         <source>Looking up the customer&apos;s tickets…</source>
         <translation>正在查找该客户的工单…</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="509"/>
+        <location filename="../../ui/views/main_window.py" line="675"/>
         <source>{n} tickets of {who} in every system</source>
         <translation>{who} 在所有系统中的 {n} 个工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="532"/>
+        <location filename="../../ui/views/main_window.py" line="698"/>
         <source>This view has {rows} tickets: choose a system, queue or search to sort it by this column.</source>
         <translation>此视图有 {rows} 个工单：请先选择系统、队列或搜索，再按此列排序。</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="601"/>
+        <location filename="../../ui/views/main_window.py" line="761"/>
         <source>The inbox could not be refreshed.</source>
         <translation>无法刷新收件箱。</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="707"/>
+        <location filename="../../ui/views/main_window.py" line="894"/>
         <source>Cannot start: {error}</source>
         <translation>无法启动：{error}</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="714"/>
+        <location filename="../../ui/views/main_window.py" line="901"/>
         <source>Last synced: {when}</source>
         <translation>上次同步：{when}</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="720"/>
+        <location filename="../../ui/views/main_window.py" line="907"/>
         <source>Response time: {ms:.0f} ms</source>
         <translation>响应时间：{ms:.0f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="723"/>
+        <location filename="../../ui/views/main_window.py" line="910"/>
         <source>Last error: {error}</source>
         <translation>上次错误：{error}</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="728"/>
+        <location filename="../../ui/views/main_window.py" line="915"/>
         <source>Could not record the action.</source>
         <translation>无法记录该操作。</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="776"/>
+        <location filename="../../ui/views/main_window.py" line="976"/>
         <source>An action could not be delivered.</source>
         <translation>有一个操作未能送达。</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="782"/>
+        <location filename="../../ui/views/main_window.py" line="982"/>
         <source>Audit upload failing</source>
         <translation>审计上传失败</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="785"/>
+        <location filename="../../ui/views/main_window.py" line="985"/>
         <source>Audit: {n} pending</source>
         <translation>审计：{n} 条待上传</translation>
     </message>
@@ -1538,42 +1559,57 @@ we consider ticket #{{ticket.id}} solved. Simply reply if you need anything else
 <context>
     <name>StepUp</name>
     <message>
-        <location filename="../../ui/stepup_prompt.py" line="87"/>
+        <location filename="../../ui/stepup_prompt.py" line="131"/>
         <source>Confirm with your second factor</source>
         <translation>使用第二重验证确认</translation>
     </message>
     <message>
-        <location filename="../../ui/stepup_prompt.py" line="89"/>
+        <location filename="../../ui/stepup_prompt.py" line="49"/>
         <source>Closing {n} tickets at once needs your second factor. Enter the 6-digit code from your authenticator app.</source>
         <translation>一次关闭 {n} 个工单需要第二重验证。请输入身份验证器应用中的 6 位验证码。</translation>
     </message>
     <message>
-        <location filename="../../ui/stepup_prompt.py" line="99"/>
+        <location filename="../../ui/stepup_prompt.py" line="43"/>
+        <source>Exporting {n} audit records (customer data) needs your second factor. Enter the 6-digit code from your authenticator app.</source>
+        <translation>导出 {n} 条审计记录（客户数据）需要您的第二重验证。请输入身份验证器应用中的 6 位验证码。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/stepup_prompt.py" line="61"/>
+        <source>Exporting customer data needs a second factor, and this workstation cannot check one (no step-up service is configured).</source>
+        <translation>导出客户数据需要第二重验证，而此工作站无法进行验证（未配置二次验证服务）。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/stepup_prompt.py" line="66"/>
+        <source>The export needs a second factor.</source>
+        <translation>导出需要第二重验证。</translation>
+    </message>
+    <message>
+        <location filename="../../ui/stepup_prompt.py" line="137"/>
         <source>Authenticator code</source>
         <translation>身份验证码</translation>
     </message>
     <message>
-        <location filename="../../ui/stepup_prompt.py" line="119"/>
+        <location filename="../../ui/stepup_prompt.py" line="157"/>
         <source>The code has 6 digits.</source>
         <translation>验证码为 6 位数字。</translation>
     </message>
     <message>
-        <location filename="../../ui/stepup_prompt.py" line="122"/>
+        <location filename="../../ui/stepup_prompt.py" line="160"/>
         <source>Checking…</source>
         <translation>正在验证…</translation>
     </message>
     <message>
-        <location filename="../../ui/stepup_prompt.py" line="132"/>
+        <location filename="../../ui/stepup_prompt.py" line="170"/>
         <source>Not accepted: {reason}</source>
         <translation>未通过：{reason}</translation>
     </message>
     <message>
-        <location filename="../../ui/stepup_prompt.py" line="160"/>
+        <location filename="../../ui/stepup_prompt.py" line="69"/>
         <source>Closing several tickets at once needs a second factor, and this workstation cannot check one (no step-up service is configured).</source>
         <translation>一次关闭多个工单需要第二重验证，但本工作站无法进行验证（未配置二次验证服务）。</translation>
     </message>
     <message>
-        <location filename="../../ui/stepup_prompt.py" line="165"/>
+        <location filename="../../ui/stepup_prompt.py" line="74"/>
         <source>Bulk close needs a second factor.</source>
         <translation>批量关闭需要第二重验证。</translation>
     </message>
@@ -1581,7 +1617,7 @@ we consider ticket #{{ticket.id}} solved. Simply reply if you need anything else
 <context>
     <name>SupervisorView</name>
     <message>
-        <location filename="../../ui/views/supervisor.py" line="76"/>
+        <location filename="../../ui/views/supervisor.py" line="89"/>
         <source>Open across all systems: {active} · unassigned: {unassigned}</source>
         <translation>所有系统未结工单：{active} · 未分配：{unassigned}</translation>
     </message>
@@ -1677,17 +1713,17 @@ we consider ticket #{{ticket.id}} solved. Simply reply if you need anything else
         <translation>全部工单</translation>
     </message>
     <message>
-        <location filename="../../ui/widgets/views_pane.py" line="142"/>
+        <location filename="../../ui/widgets/views_pane.py" line="153"/>
         <source>Systems</source>
         <translation>系统</translation>
     </message>
     <message>
-        <location filename="../../ui/widgets/views_pane.py" line="160"/>
+        <location filename="../../ui/widgets/views_pane.py" line="171"/>
         <source>Saved searches</source>
         <translation>已保存的搜索</translation>
     </message>
     <message>
-        <location filename="../../ui/widgets/views_pane.py" line="171"/>
+        <location filename="../../ui/widgets/views_pane.py" line="182"/>
         <source>Views</source>
         <translation>视图</translation>
     </message>

@@ -307,3 +307,26 @@ def test_answers_over_the_size_limit_are_refused_while_streaming(serve: Any) -> 
             return response.text
 
     assert asyncio.run(within()) == "hello"  # smaller answers are read as usual
+
+
+def test_a_read_answer_is_freed_without_waiting_for_the_garbage_collector(serve: Any) -> None:
+    """httpx's stream wrapper points back at its response; ``request`` drops that cycle, so a
+    page's body goes when the adapter drops it — not in a collection that frees many pages at
+    once while the event loop waits."""
+    import gc
+    import weakref
+
+    url = serve(APP)
+
+    async def fetch() -> tuple[weakref.ref[httpx.Response], str]:
+        async with build_client(url) as client:
+            response = await request(client, "GET", "/ok", context=CTX)
+            return weakref.ref(response), response.text
+
+    gc.disable()
+    try:
+        gone, text = asyncio.run(fetch())
+        assert text == "hello"
+        assert gone() is None  # freed by reference counting alone
+    finally:
+        gc.enable()

@@ -1,4 +1,5 @@
-"""The audit viewer against a real backend: filters, the table, a formula-safe CSV export."""
+"""The audit viewer against a real backend: filters, the table, an export that needs the agent's
+second factor and comes back formula-safe from the backend."""
 
 # ruff: noqa: F811  (the imported ``workstation`` fixture is requested by name)
 from __future__ import annotations
@@ -9,17 +10,22 @@ from pathlib import Path
 from app.actions import ChangeStatus
 from app.audit.verify import read_journal
 from app.domain import Status
+from tests.ui.test_bulk import enrol_totp
 from tests.ui.test_workstation_window import eventually, workstation  # noqa: F401
-from ui.views.audit_viewer import escape_cell, write_csv
 from ui.views.main_window import MainWindow
 
+COLUMNS = ("when", "agent", "system", "ticket", "action", "outcome")
 
-def test_filter_by_ticket_and_action_then_export(qtbot, run_async, workstation, tmp_path: Path):  # type: ignore[no-untyped-def]
-    ws, _zendesk, _url, _backend = workstation
+
+def test_filter_by_ticket_and_action_then_export_with_a_step_up(  # type: ignore[no-untyped-def]
+    qtbot, run_async, workstation, tmp_path: Path
+):
+    ws, _zendesk, _url, backend_url = workstation
     window = MainWindow(ws)
     qtbot.addWidget(window)
+    target = tmp_path / "shown.csv"
 
-    async def scenario() -> tuple[str, list[dict[str, str]]]:
+    async def scenario() -> tuple[str, list[dict[str, str]], str]:
         ws.start()
         await ws.sync.wait_first_sync(30)
         window.refresh_views()
@@ -43,18 +49,36 @@ def test_filter_by_ticket_and_action_then_export(qtbot, run_async, workstation, 
             [viewer.table.item(r, c).text() for c in range(viewer.table.columnCount())]
             for r in range(viewer.table.rowCount())
         ]
-        await viewer.export_to(tmp_path / "shown.csv")  # the export is itself audited
+        # exporting customer data asks for the second factor; a wrong code writes nothing
+        totp = enrol_totp(backend_url)
+        prompt = viewer.request_export(target)
+        assert prompt is not None and prompt.isVisible()
+        assert f"{len(shown)} audit records" in prompt.explain.text()
+        prompt.code.setText("000000" if totp.now() != "000000" else "111111")
+        prompt.buttons.button(prompt.buttons.StandardButton.Ok).click()
+        await eventually(lambda: prompt.error.text().startswith("Not accepted"), 60)
+        assert not target.exists() and not list(tmp_path.glob(".shown.csv*"))  # noqa: ASYNC240
+        prompt.code.setText(totp.now())
+        prompt.buttons.button(prompt.buttons.StandardButton.Ok).click()
+        await eventually(lambda: viewer.status.text().startswith("Exported"), 60)
+        status = viewer.status.text()
         await ws.stop()
-        return ticket.external_id, [
-            dict(zip(("when", "agent", "system", "ticket", "action", "outcome"), s, strict=True))
-            for s in shown
-        ]
+        return (
+            ticket.external_id,
+            [dict(zip(COLUMNS, s, strict=True)) for s in shown],
+            status,
+        )
 
-    external, shown = run_async(scenario())
+    external, shown, status = run_async(scenario())
     assert {(r["ticket"], r["action"], r["agent"], r["system"]) for r in shown} == {
         (external, "set_status", "li.siyuan", "zendesk")
     }
     assert {r["outcome"] for r in shown} >= {"pending", "delivered"}
+    assert status == f"Exported {len(shown)} records to shown.csv"
+    with target.open(encoding="utf-8-sig", newline="") as handle:
+        exported = list(csv.DictReader(handle))
+    assert {(r["ticket_id"], r["action"]) for r in exported} == {(external, "set_status")}
+    assert len(exported) == len(shown)
     with ws.cache.engine.connect() as conn:
         journal, problem = read_journal(conn)
     assert problem is None
@@ -62,30 +86,6 @@ def test_filter_by_ticket_and_action_then_export(qtbot, run_async, workstation, 
     assert [r.after for r in exports] == [
         {"what": "audit_records", "format": "csv", "rows": len(shown)}
     ]
-    assert (tmp_path / "shown.csv").read_text(encoding="utf-8-sig").count("set_status") == len(
-        shown
-    )
-    path = tmp_path / "audit.csv"
-    write_csv(
-        path,
-        [
-            {
-                "agent": '=HYPERLINK("http://x")',
-                "ticket_id": "+1",
-                "action": "@SUM(A1)",
-                "outcome": "-2",
-                "system_id": "\tz",
-                "occurred_at": "\rnow",
-            }
-        ],
-    )
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle))
-    assert rows[1] == ["'\rnow", '\'=HYPERLINK("http://x")', "'\tz", "'+1", "'@SUM(A1)", "'-2"]
-
-
-def test_escape_cell_leaves_ordinary_text_alone() -> None:
-    assert (
-        escape_cell("退款 -ok") == "退款 -ok" and escape_cell(None) == "" and escape_cell(3) == "3"
-    )
-    assert escape_cell("-3") == "'-3"
+    step_ups = [r for r in journal if r.action == "step_up"]
+    assert len(step_ups) == 1 and step_ups[0].after["operation"] == "export_customer_data"
+    assert "ticket_id=" + external in step_ups[0].after["used_for"]

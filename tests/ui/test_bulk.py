@@ -14,6 +14,7 @@ import pyotp
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
 from sqlalchemy import func, select
 
+from app.cache import queries
 from app.cache.schema import audit_log, outbox, tickets
 from tests.ui.test_workstation_window import (  # noqa: F401 - the fixture
     BACKEND_TOKEN,
@@ -168,6 +169,8 @@ def test_bulk_status_with_progress_undo_and_a_step_up_for_close(
 
         # assign to me: one Assign action per ticket of a system that allows it
         ws.config.values["agent_email"] = "li.siyuan@example.com"
+        with ws.cache.engine.connect() as conn:
+            owners_before = queries.assignees(conn, zd)
         menu = window.bulk.offer()
         assign = next(a for a in menu.actions() if a.text() == "Assign to me")
         assert assign.isEnabled()
@@ -176,7 +179,20 @@ def test_bulk_status_with_progress_undo_and_a_step_up_for_close(
         assigned = results.pop()
         assert sorted(t for t, _ in assigned.done) == sorted(zd)
         assert sorted(assigned.skipped) == sorted(csv) and _outbox(ws) == 20
-        assert window.bulk.toast.button.isHidden()  # no undo offered for assignments
+        with ws.cache.engine.connect() as conn:
+            assert {p.email for p in queries.assignees(conn, zd).values() if p} == {
+                "li.siyuan@example.com"
+            }
+        # Undo gives each ticket back to whoever had it (or unassigns it)
+        toast = window.bulk.toast
+        assert toast.isVisible() and toast.button.text() == "Undo"
+        toast.button.click()
+        await eventually(lambda: results, 60)
+        undone = results.pop()
+        assert sorted(t for t, _ in undone.done) == sorted(zd) and _outbox(ws) == 20 + len(zd)
+        with ws.cache.engine.connect() as conn:
+            assert queries.assignees(conn, zd) == owners_before
+        assert toast.button.isHidden() or toast.button.text() != "Undo"  # no undo of an undo
         await ws.stop()
 
     run_async(scenario())

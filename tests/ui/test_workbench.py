@@ -191,6 +191,24 @@ def test_views_count_live_and_search_as_you_type_lists_the_matches(qtbot, run_as
     run_async(scenario())
 
 
+def test_a_system_connected_while_running_gets_its_view_and_loses_it_when_removed(  # type: ignore[no-untyped-def]
+    qtbot, workstation_window
+):
+    from app.config import SystemEntry
+
+    window, _translations = workstation_window
+    pane = window.views_pane
+    assert not pane.select("system:helpdesk")
+    window.ws.config.systems["helpdesk"] = SystemEntry("helpdesk", "csv", "内部工单 Helpdesk")
+    window._system_changed("helpdesk")  # what the Accounts dialog's systems_changed calls
+    assert pane.select("system:helpdesk")
+    assert pane.tree.currentItem().text(0).startswith("内部工单 Helpdesk")
+    assert "helpdesk" in window.lights
+    del window.ws.config.systems["helpdesk"]
+    window._system_changed("helpdesk")  # removed, and none of its tickets are cached
+    assert not pane.select("system:helpdesk") and "helpdesk" not in window.lights
+
+
 def test_palette_reaches_actions_and_the_cheat_sheet_lists_shortcuts(qtbot, workstation_window):  # type: ignore[no-untyped-def]
     window, _translations = workstation_window
     palette = window.open_palette()

@@ -215,6 +215,8 @@ def test_supervisor_view_updates_while_sync_runs(qtbot, run_async, workstation):
     ws, zendesk, _url, _backend = workstation
     window = MainWindow(ws)
     qtbot.addWidget(window)
+    window.show()
+    window.tabs.setCurrentIndex(1)  # the supervisor's tab: counted while shown
 
     def zendesk_new() -> int:
         model = window.queue_model
@@ -233,6 +235,7 @@ def test_supervisor_view_updates_while_sync_runs(qtbot, run_async, workstation):
                 for q in queries.queue_stats(conn)
                 if q.system_id == "zendesk" and q.status == "new"
             )
+            cached_rows = queries.ticket_count(conn)
         assert cached_new > 0
         # recounted from the sync's events (batches arrive one after another)
         await eventually(lambda: zendesk_new() == cached_new)
@@ -242,6 +245,15 @@ def test_supervisor_view_updates_while_sync_runs(qtbot, run_async, workstation):
         ws.sync.poke("zendesk")
         await eventually(lambda: zendesk_new() == before + 1)
         after = zendesk_new()
+        # hidden (the agent is on the inbox), the view does not recount; shown, it catches up
+        window.tabs.setCurrentIndex(0)
+        zendesk.create_ticket("第二个退款申请", "还是退款", requester)
+        ws.sync.poke("zendesk")
+        await eventually(lambda: window.inbox_model.rowCount() == cached_rows + 2)
+        await asyncio.sleep(1.0)  # longer than the recount interval
+        assert zendesk_new() == after
+        window.tabs.setCurrentIndex(1)
+        await eventually(lambda: zendesk_new() == after + 1)
         await ws.stop()
         return before, after
 

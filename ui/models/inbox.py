@@ -5,6 +5,10 @@
 by keyset; a jump reads the page counted from the nearer end, so the last row of a million is one
 short query too.
 
+Cold start: until :meth:`InboxModel.attach` hands it the core's engine, the model reads the
+default view through ``app.cache.inbox.InboxPreview`` (stdlib sqlite3, read-only) — the same
+pages in the same order — so the window paints cached rows before SQLAlchemy is even imported.
+
 Unread (bold): a ``new`` ticket, or one updated since this window opened, that the agent has not
 opened since its last update. The seen marks live in memory (the cache schema has no column for
 them): after a restart only ``new`` tickets are bold again.
@@ -18,20 +22,30 @@ from __future__ import annotations
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QIcon, QPainter, QPixmap
-from sqlalchemy import Connection, Engine
 
-from app.cache import views
-from app.cache.views import Order, SortKey, ViewFilter
+from app.cache.inbox import (
+    INDEXED_SORTS,
+    InboxPreview,
+    Order,
+    PageReader,
+    SortKey,
+    ViewFilter,
+    sort_key_for,
+)
 from app.timeutil import utcnow
 from ui import timefmt
 from ui.labels import priority_label, status_label
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 PAGE = 200
 MAX_PAGES = 64
@@ -80,9 +94,20 @@ class InboxModel(QAbstractTableModel):
     counted = Signal(int, int)
     """counted(generation, count): a background COUNT finished (delivered on the GUI thread)."""
 
-    def __init__(self, engine: Engine, system_title: Callable[[str], str], parent: Any = None):
+    def __init__(
+        self,
+        engine: Engine | None,
+        system_title: Callable[[str], str],
+        parent: Any = None,
+        *,
+        preview: InboxPreview | None = None,
+    ):
+        """``engine``: the cache; None until :meth:`attach` while the window shows the
+        ``preview`` (the default view read with sqlite3 before SQLAlchemy is loaded; None too:
+        no rows until attached)."""
         super().__init__(parent)
         self._engine = engine
+        self._preview = preview
         self._system_title = system_title
         self._view = ViewFilter()
         self._order = Order()
@@ -97,8 +122,19 @@ class InboxModel(QAbstractTableModel):
         self.sort_limit = SORT_LIMIT
         self.counting = False
         self.counted.connect(self._apply_count)
+        self._header_texts: tuple[str, ...] = ()
 
     def _headers(self) -> tuple[str, ...]:
+        if not self._header_texts:  # translated once per language (see retranslate)
+            self._header_texts = self._translated_headers()
+        return self._header_texts
+
+    def retranslate(self) -> None:
+        """The language changed: the column titles follow (the window calls this)."""
+        self._header_texts = ()
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.COLUMNS) - 1)
+
+    def _translated_headers(self) -> tuple[str, ...]:
         return (
             self.tr("System"),
             self.tr("Subject"),
@@ -130,33 +166,32 @@ class InboxModel(QAbstractTableModel):
         descending = order == Qt.SortOrder.DescendingOrder
         if name == "waiting":  # longest waiting first = oldest update first
             key, descending = SortKey.UPDATED, not descending
-        elif name in SORT_OF_COLUMN or views.sort_key_for(name) is not None:
+        elif name in SORT_OF_COLUMN or sort_key_for(name) is not None:
             key = SORT_OF_COLUMN.get(name) or SortKey(name)
         else:
             return
-        if key not in views.INDEXED_SORTS and self._count > self.sort_limit:
+        if key not in INDEXED_SORTS and self._count > self.sort_limit:
             self.sort_refused.emit(self._count)
             return
         self.set_order(Order(key, descending))
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < self._count):
-            return None
-        if role not in _ROLES:
+        # called for every role of every cell painted: the cheapest tests come first
+        if role not in _ROLES or not index.isValid():
             return None
         row = self.row(index.row())
         if row is None:
             return None
-        if role == TICKET_ID_ROLE:
-            return row.id
         column = self.COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.FontRole:
+        if role in _TEXT_ROLES:
+            return self._text(row, column)
+        if role == _FONT_ROLE:
             return self._bold if self.is_unread(row) else None
-        if role == Qt.ItemDataRole.DecorationRole:
+        if role == _DECORATION_ROLE:
             return self._badge(row.system_id) if column == "system" else None
-        if role == Qt.ItemDataRole.BackgroundRole:
+        if role == _BACKGROUND_ROLE:
             return self._wait_colour(row) if column == "waiting" else None
-        return self._text(row, column)
+        return row.id  # TICKET_ID_ROLE
 
     # --- ours ---------------------------------------------------------------------------------
     def _text(self, row: Any, column: str) -> str:
@@ -233,9 +268,34 @@ class InboxModel(QAbstractTableModel):
         offset = position - number * PAGE
         return rows[offset] if offset < len(rows) else None
 
+    @contextmanager
+    def _reading(self) -> Iterator[PageReader]:
+        """The cache (one connection), else the preview, else nothing to read."""
+        if self._engine is not None:
+            from app.cache.views import ConnectionReader
+
+            with self._engine.connect() as conn:
+                yield ConnectionReader(conn)
+        else:
+            yield self._preview or _NO_ROWS
+
+    @property
+    def attached(self) -> bool:
+        """True once the model reads the cache through the core (:meth:`attach`)."""
+        return self._engine is not None
+
+    def attach(self, engine: Engine, system_title: Callable[[str], str]) -> None:
+        """Read the cache through the core from now on. The rows shown stay as they are (no
+        reset): the window's next re-read (:meth:`update_reader`) brings them up to date."""
+        self._engine = engine
+        self._system_title = system_title
+        if self._preview is not None:
+            self._preview.close()
+            self._preview = None
+
     def _load_page(self, number: int) -> list[Any]:
-        with self._engine.connect() as conn:
-            rows = _read_page(conn, self._view, self._order, number, self._count, self._pages)
+        with self._reading() as reader:
+            rows = _read_page(reader, self._view, self._order, number, self._count, self._pages)
         self._pages[number] = rows
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
@@ -258,6 +318,10 @@ class InboxModel(QAbstractTableModel):
             for offset, row in enumerate(rows):
                 if row.id == ticket_id:
                     return number * PAGE + offset
+        if self._engine is None:  # the preview knows only the rows it read
+            return None
+        from app.cache import views
+
         with self._engine.connect() as conn:
             return views.position(conn, self._view, self._order, ticket_id)
 
@@ -288,8 +352,8 @@ class InboxModel(QAbstractTableModel):
         not wait for a COUNT over a million rows); rows are appended when the count is in."""
         self._generation += 1
         generation, view = self._generation, self._view
-        with self._engine.connect() as conn:
-            rows = views.page(conn, view, self._order, PAGE)
+        with self._reading() as reader:
+            rows = reader.page(view, self._order, PAGE)
         self.beginResetModel()
         self._pages.clear()
         self._pages[0] = rows
@@ -302,8 +366,20 @@ class InboxModel(QAbstractTableModel):
             ).start()
 
     def _count_worker(self, generation: int, view: ViewFilter) -> None:
-        with self._engine.connect() as conn:
-            total = views.count(conn, view)
+        engine, preview = self._engine, self._preview
+        if engine is not None:
+            from app.cache import views
+
+            with engine.connect() as conn:
+                total = views.count(conn, view)
+        else:  # the preview's own connection on this thread
+            own = preview.reopen() if preview is not None else None
+            if own is None:
+                return
+            try:
+                total = own.count(view)
+            finally:
+                own.close()
         try:
             self.counted.emit(generation, total)
         except RuntimeError:  # the model was deleted meanwhile
@@ -351,9 +427,13 @@ class InboxModel(QAbstractTableModel):
         pages of the first ``tickets`` are read too, so the selection is known without a query.
         """
         engine, view, order, generation = self._engine, self._view, self._order, self._generation
+        if engine is None:
+            raise RuntimeError("the inbox re-reads the cache only once attached to the core")
+        from app.cache import views
 
         def read() -> InboxUpdate:
             with engine.connect() as conn, conn.begin():
+                reader = views.ConnectionReader(conn)
                 count = views.count(conn, view)
                 shift = None
                 if anchor is not None:
@@ -363,7 +443,7 @@ class InboxModel(QAbstractTableModel):
                 along = (shift or 0) if follow else 0
                 low, high = max(0, first_row + along), min(count - 1, last_row + along)
                 for number in range(low // PAGE, high // PAGE + 1) if high >= low else ():
-                    pages[number] = _read_page(conn, view, order, number, count, pages)
+                    pages[number] = _read_page(reader, view, order, number, count, pages)
                 positions = {}
                 for ticket_id in tickets:
                     found = views.position(conn, view, order, ticket_id)
@@ -372,7 +452,7 @@ class InboxModel(QAbstractTableModel):
                 for found in list(positions.values())[:FOLLOWED_PAGES]:  # the selection's rows
                     if found // PAGE not in pages:
                         pages[found // PAGE] = _read_page(
-                            conn, view, order, found // PAGE, count, pages
+                            reader, view, order, found // PAGE, count, pages
                         )
             return InboxUpdate(generation, count, shift, pages, positions)
 
@@ -411,8 +491,8 @@ class InboxModel(QAbstractTableModel):
         """Another view or order: recount and start over (the only model reset)."""
         self._generation += 1
         self.counting = False
-        with self._engine.connect() as conn:
-            count = views.count(conn, self._view)
+        with self._reading() as reader:
+            count = reader.count(self._view)
         self.beginResetModel()
         self._pages.clear()
         self._count = count
@@ -433,7 +513,7 @@ class InboxUpdate:
 
 
 def _read_page(
-    conn: Connection,
+    reader: PageReader,
     view: ViewFilter,
     order: Order,
     number: int,
@@ -447,22 +527,32 @@ def _read_page(
     previous, following = pages.get(number - 1), pages.get(number + 1)
     if previous is not None and len(previous) == PAGE:
         last = previous[-1]
-        return views.page(conn, view, order, end - start, after=(last.sort_key, last.id))
+        return reader.page(view, order, end - start, after=(last.sort_key, last.id))
     if following:
         first = following[0]
-        return views.page(conn, view, order, end - start, before=(first.sort_key, first.id))
+        return reader.page(view, order, end - start, before=(first.sort_key, first.id))
     if start <= count - end:
-        return views.page(conn, view, order, end - start, offset=start)
-    return views.page(conn, view, order, end - start, offset=count - end, from_end=True)
+        return reader.page(view, order, end - start, offset=start)
+    return reader.page(view, order, end - start, offset=count - end, from_end=True)
 
 
-_ROLES = frozenset(
-    {
-        Qt.ItemDataRole.DisplayRole,
-        Qt.ItemDataRole.ToolTipRole,
-        Qt.ItemDataRole.FontRole,
-        Qt.ItemDataRole.DecorationRole,
-        Qt.ItemDataRole.BackgroundRole,
-        TICKET_ID_ROLE,
-    }
-)
+class _NoRows:
+    """The reader of a model with neither the cache nor a preview yet: an empty inbox."""
+
+    def page(self, view: ViewFilter, order: Order, limit: int, **_bounds: Any) -> list[Any]:
+        """No rows."""
+        return []
+
+    def count(self, view: ViewFilter) -> int:
+        """None listed."""
+        return 0
+
+
+_NO_ROWS = _NoRows()
+
+
+_TEXT_ROLES = frozenset({Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole})
+_FONT_ROLE = Qt.ItemDataRole.FontRole
+_DECORATION_ROLE = Qt.ItemDataRole.DecorationRole
+_BACKGROUND_ROLE = Qt.ItemDataRole.BackgroundRole
+_ROLES = _TEXT_ROLES | {_FONT_ROLE, _DECORATION_ROLE, _BACKGROUND_ROLE, TICKET_ID_ROLE}

@@ -1,17 +1,24 @@
 """The supervisors' audit viewer: filter the backend's audit records, export them to CSV.
 
 Reads ``GET /api/v1/audit/records`` (filters ``agent``, ``system_id``, ``ticket_id``,
-``action``, ``since``/``until``) with httpx on the event loop — the window never waits. The CSV
-export escapes every cell that a spreadsheet would run as a formula (OWASP "CSV injection").
+``action``, ``since``/``until``) with httpx on the event loop — the window never waits. Export
+is an export of customer data: it asks for the agent's second factor (step-up), then downloads
+``GET /api/v1/audit/export.csv`` with the same filters — the backend spends the grant, records
+what it was used for, and escapes every cell that a spreadsheet would run as a formula (OWASP
+"CSV injection"). The file appears only complete (written beside it, then renamed), and the
+export is itself audited.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
+import os
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from PySide6.QtCore import QDateTime, QTimeZone
@@ -33,25 +40,13 @@ from PySide6.QtWidgets import (
 
 from app.runtime import BACKEND_SECRET_OWNER, BACKEND_TOKEN_KEY, Workstation
 from ui.bridge import run_op
+from ui.stepup_prompt import EXPORT_CUSTOMER_DATA, StepUpPrompt, request_step_up
+
+if TYPE_CHECKING:
+    from app.stepup import Grant
 
 COLUMNS = ("occurred_at", "agent", "system_id", "ticket_id", "action", "outcome")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LIMIT = 1000
-
-
-def escape_cell(value: object) -> str:
-    """A CSV cell a spreadsheet shows as text: a leading = + - @ tab or CR gets a quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def write_csv(path: Path, records: list[dict[str, Any]]) -> None:
-    """Write ``records`` (the columns above) as UTF-8 CSV with a BOM, every cell escaped."""
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        for record in records:
-            writer.writerow([escape_cell(record.get(column)) for column in COLUMNS])
 
 
 class AuditViewer(QDialog):
@@ -143,9 +138,9 @@ class AuditViewer(QDialog):
             ]
         )
 
-    def params(self) -> dict[str, str | int]:
-        """The query parameters of the current filters."""
-        params: dict[str, str | int] = {"limit": LIMIT}
+    def params(self, limit: int | None = LIMIT) -> dict[str, str | int]:
+        """The query parameters of the current filters (with a page ``limit`` unless None)."""
+        params: dict[str, str | int] = {} if limit is None else {"limit": limit}
         for key, field in (
             ("agent", self.agent),
             ("system_id", self.system),
@@ -163,21 +158,52 @@ class AuditViewer(QDialog):
                 params[key] = moment.isoformat().replace("+00:00", "Z")
         return params
 
-    async def fetch(self, params: dict[str, str | int]) -> list[dict[str, Any]]:
-        """The matching records from the backend."""
+    async def _backend(self) -> httpx.AsyncClient:
+        """A client of the backend as this agent (the token read off the loop)."""
         url = str(self.ws.config.get("backend_url") or "").rstrip("/")
         if not url:
             raise ValueError(self.tr("No backend is configured (setting backend_url)."))
         token = await asyncio.to_thread(
             self.ws.secrets.get, BACKEND_SECRET_OWNER, BACKEND_TOKEN_KEY
         )
-        async with httpx.AsyncClient(
+        return httpx.AsyncClient(
             base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=20
-        ) as client:
+        )
+
+    async def fetch(self, params: dict[str, str | int]) -> list[dict[str, Any]]:
+        """The matching records from the backend."""
+        async with await self._backend() as client:
             response = await client.get("/api/v1/audit/records", params=params)
             response.raise_for_status()
             body = response.json()
         return list(body["records"] if isinstance(body, dict) else body)
+
+    async def download(self, path: Path, grant: Grant, params: dict[str, str | int]) -> int:
+        """Save the backend's CSV export of ``params`` to ``path`` (spending ``grant``); the
+        number of records. ``path`` is replaced only by a complete file."""
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed or removed below
+            dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
+        )
+        try:
+            with handle:
+                async with (
+                    await self._backend() as client,
+                    client.stream(
+                        "GET", "/api/v1/audit/export.csv", params=params, headers=grant.headers()
+                    ) as response,
+                ):
+                    if response.status_code >= 400:
+                        await response.aread()
+                        raise ValueError(_refusal(response))
+                    async for chunk in response.aiter_bytes():
+                        await asyncio.to_thread(handle.write, chunk)
+            rows = await asyncio.to_thread(_count_records, Path(handle.name))
+            os.replace(handle.name, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(handle.name)
+            raise
+        return rows
 
     def run_search(self) -> asyncio.Task[list[dict[str, Any]]]:
         """Query the backend off the GUI thread; the table fills when the answer is in."""
@@ -202,6 +228,10 @@ class AuditViewer(QDialog):
         self.search.setEnabled(True)
         self.status.setText(self.tr("Could not load the audit log: {error}").format(error=error))
 
+    def show_error(self, message: str, summary: str = "") -> None:
+        """A refusal in words on the status line (the step-up prompt reports through this)."""
+        self.status.setText(f"{summary} {message}".strip())
+
     def _choose_export(self) -> None:
         from PySide6.QtWidgets import QFileDialog
 
@@ -209,10 +239,61 @@ class AuditViewer(QDialog):
             self, self.tr("Export CSV"), "audit.csv", self.tr("CSV files (*.csv)")
         )
         if path:
-            self.export_to(Path(path))
+            self.request_export(Path(path))
 
-    def export_to(self, path: Path) -> asyncio.Task[None]:
-        """Write the shown records to ``path`` as escaped CSV; the export itself is audited."""
-        write_csv(path, self.records)
-        details = {"what": "audit_records", "format": "csv", "rows": len(self.records)}
-        return asyncio.ensure_future(self.ws.record_event("export", details=details))
+    def request_export(self, path: Path) -> StepUpPrompt | None:
+        """Ask for the second factor; once granted, export the current filters to ``path``."""
+        params = self.params(limit=None)
+        used_for = "audit export to CSV: " + (
+            ", ".join(f"{key}={value}" for key, value in sorted(params.items())) or "all"
+        )
+        return request_step_up(  # kept as self.step_up_prompt while open
+            self,
+            EXPORT_CUSTOMER_DATA,
+            len(self.records),
+            used_for,
+            on_granted=lambda grant: self.export_to(path, grant, params),
+        )
+
+    def export_to(
+        self, path: Path, grant: Grant, params: dict[str, str | int] | None = None
+    ) -> asyncio.Task[int]:
+        """Download the export with ``grant``; the export itself is audited when it is saved."""
+        self.export.setEnabled(False)
+        self.status.setText(self.tr("Exporting…"))
+        query = self.params(limit=None) if params is None else params
+
+        async def export() -> int:
+            rows = await self.download(path, grant, query)
+            details = {"what": "audit_records", "format": "csv", "rows": rows}
+            await self.ws.record_event("export", details=details)
+            return rows
+
+        def saved(rows: int) -> None:
+            self.export.setEnabled(bool(self.records))
+            self.status.setText(
+                self.tr("Exported {n} records to {file}").format(n=rows, file=path.name)
+            )
+
+        def failed(error: BaseException) -> None:
+            self.export.setEnabled(bool(self.records))
+            self.status.setText(self.tr("The export failed: {error}").format(error=error))
+
+        return run_op(export(), on_success=saved, on_error=failed)
+
+
+def _count_records(path: Path) -> int:
+    """The records in a CSV export (its header line not counted; cells may hold newlines)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+
+
+def _refusal(response: httpx.Response) -> str:
+    """The backend's reason for refusing a request, in its own words."""
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        detail = None
+    if isinstance(detail, dict):
+        detail = detail.get("message") or detail.get("code")
+    return f"HTTP {response.status_code}: {detail or response.reason_phrase}"

@@ -1,14 +1,23 @@
-"""The main window: views pane, searchable inbox, conversation with composer, supervisor tab."""
+"""The main window: views pane, searchable inbox, conversation with composer, supervisor tab.
+
+It comes up in two steps so that a cold start paints the cached inbox at once: the window is
+built first as a shell around the inbox (rows from ``app.cache.inbox.InboxPreview``, read with
+sqlite3 — no SQLAlchemy, no adapters), then :meth:`MainWindow.attach` connects it to the core
+(``app.runtime.Workstation``) and adds what needs it: the views pane, the conversation, the
+customer panel, the supervisor tab, the status lights, the shortcuts. The rows on screen, the
+selection and the scroll position stay as they are; the core's first re-read updates them in
+place. This module therefore imports the core only inside the methods that use it.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import cast
+from importlib import import_module
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QByteArray, QEvent, QItemSelection, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -23,34 +32,32 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.accounts import Accounts
-from app.actions import ChangeStatus, Reply
-from app.cache import customers, drafts, queries
-from app.cache.search import SearchFilters, SearchSession
-from app.cache.views import ViewFilter
-from app.domain import Status
-from app.runtime import Workstation
-from app.sync.health import Light
+from app.cache.inbox import InboxPreview, ViewFilter
+from app.config import Config
 from app.timeutil import utcnow
-from ui import canned, timefmt
-from ui.bridge import Bridge, run_op
-from ui.bulk import BulkActions
-from ui.customer_view import CustomerView
-from ui.labels import reason_label
+from ui import timefmt
 from ui.models.inbox import PAGE, InboxModel, InboxUpdate
-from ui.models.queues import QueueStatsModel
-from ui.tray import install_tray
-from ui.views.accounts_dialog import AccountsDialog
-from ui.views.audit_viewer import AuditViewer
-from ui.views.supervisor import SupervisorView
-from ui.widgets.attachments import AttachmentHandler
-from ui.widgets.commands import CheatSheet, CommandPalette
-from ui.widgets.conversation import ConversationPanel
-from ui.widgets.error_banner import ErrorBanner
-from ui.widgets.highlight import HighlightDelegate
-from ui.widgets.status_light import StatusLight
-from ui.widgets.views_pane import ViewsPane
-from ui.workers import LatestOnly, SearchRunner
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+
+    from app.runtime import Workstation
+    from ui.bridge import Bridge
+    from ui.bulk import BulkActions
+    from ui.customer_view import CustomerView
+    from ui.models.queues import QueueStatsModel
+    from ui.tray import TrayController
+    from ui.views.accounts_dialog import AccountsDialog
+    from ui.views.audit_viewer import AuditViewer
+    from ui.views.supervisor import SupervisorView
+    from ui.widgets.attachments import AttachmentHandler
+    from ui.widgets.commands import CheatSheet, CommandPalette
+    from ui.widgets.conversation import ConversationPanel
+    from ui.widgets.error_banner import ErrorBanner
+    from ui.widgets.highlight import HighlightDelegate
+    from ui.widgets.status_light import StatusLight
+    from ui.widgets.views_pane import ViewsPane
+    from ui.workers import LatestOnly, SearchRunner
 
 log = logging.getLogger(__name__)
 SEARCH_LIMIT = 500  # texts per search; the inbox lists their distinct tickets
@@ -58,6 +65,43 @@ NEXT_UNREAD_SCAN = 4000  # rows looked at by "next unread"
 VIEW_KEYS = ("mine", "unassigned", "open", "all")
 REFRESH_MS = 300  # sync bursts re-read the inbox at most about three times a second
 SELECTION_TRACKED = 50  # selected tickets whose rows are looked up again after a refresh
+PANE_SIZES = (210, 760, 390)  # views pane, inbox, conversation
+
+
+def system_titles(config: Config) -> Callable[[str], str]:
+    """The display title of a system by its id (the id itself when it is not configured)."""
+
+    def title(system_id: str) -> str:
+        entry = config.systems.get(system_id)
+        return entry.title if entry else system_id
+
+    return title
+
+
+CORE_MODULES = (
+    "app.runtime",
+    "ui.bulk",
+    "ui.customer_view",
+    "ui.tray",
+    "ui.views.accounts_dialog",
+    "ui.views.audit_viewer",
+    "ui.views.supervisor",
+    "ui.widgets.commands",
+    "ui.widgets.attachments",
+    "ui.widgets.conversation",
+    "ui.widgets.error_banner",
+    "ui.widgets.highlight",
+    "ui.widgets.status_light",
+    "ui.widgets.views_pane",
+)
+"""The core and the modules of what :meth:`MainWindow.attach` builds."""
+
+
+def import_core() -> None:
+    """Import :data:`CORE_MODULES` (no Qt object is made, so a worker thread may run this while
+    the shell stays responsive)."""
+    for name in CORE_MODULES:
+        import_module(name)
 
 
 class MainWindow(QMainWindow):
@@ -65,34 +109,60 @@ class MainWindow(QMainWindow):
 
     closed = Signal()
     """closed(): the agent closed the window; the session shuts down."""
+    attached = Signal()
+    """attached(): the window is connected to the core (every pane and action works)."""
+
+    ws: Workstation
+    banner: ErrorBanner
+    bridge: Bridge
+    queue_model: QueueStatsModel
+    views_pane: ViewsPane
+    search_runner: SearchRunner
+    worker: LatestOnly
+    highlighter: HighlightDelegate
+    conversation: ConversationPanel
+    customer: CustomerView
+    side: QTabWidget
+    supervisor: SupervisorView
+    lights: dict[str, StatusLight]
+    audit_label: QLabel
+    tray: TrayController
+    attachment_handler: AttachmentHandler
+    bulk: BulkActions
 
     def __init__(
         self,
-        workstation: Workstation,
+        workstation: Workstation | None = None,
         parent: QWidget | None = None,
         *,
         restore_layout: bool = True,
+        config: Config | None = None,
+        preview: InboxPreview | None = None,
     ) -> None:
+        """With a ``workstation``: the whole window at once. Without: the shell over ``config``
+        showing the ``preview``'s rows, until :meth:`attach`."""
         super().__init__(parent)
-        self.ws = workstation
-        self.bridge = Bridge(workstation.bus, self)
-        engine = workstation.cache.engine
-        self.agent = str(workstation.config.get("agent_name") or "")
-        self.inbox_model = InboxModel(engine, workstation.title, self)
-        self.queue_model = QueueStatsModel(engine, workstation.title, self)
+        if workstation is not None:
+            config = workstation.config
+        if config is None:
+            raise TypeError("MainWindow needs a workstation or, for its shell, a configuration")
+        self.config = config
+        self.is_attached = False
+        self.agent = str(config.get("agent_name") or "")
+        self.inbox_model = InboxModel(
+            workstation.cache.engine if workstation else None,
+            workstation.title if workstation else system_titles(config),
+            self,
+            preview=preview,
+        )
         self._base_view = ViewFilter()
         self._search_text = ""
         self._pending_select: int | None = None  # a ticket to select once its view is shown
+        self._refreshing = False
+        self._selected_ids: tuple[int, ...] = ()  # what the agent selected, by ticket id
 
-        self.views_pane = ViewsPane(
-            engine,
-            {system_id: entry.title for system_id, entry in workstation.config.systems.items()},
-            self.agent,
-        )
         self.search = QLineEdit()
         self.search.setClearButtonEnabled(True)
-        self.search_runner = SearchRunner(SearchSession(workstation.cache), self)
-        self.worker = LatestOnly(self)
         self.inbox = QTableView()
         self.inbox.setModel(self.inbox_model)
         self.inbox.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -100,13 +170,10 @@ class MainWindow(QMainWindow):
         self.inbox.verticalHeader().hide()
         self.inbox.setWordWrap(False)
         self.inbox.setAlternatingRowColors(True)
-        self.highlighter = HighlightDelegate(self.inbox)
-        self.inbox.setItemDelegateForColumn(1, self.highlighter)
         header = self.inbox.horizontalHeader()
         self._fit_columns()
         header.setSortIndicator(5, Qt.SortOrder.DescendingOrder)
         self.inbox.setSortingEnabled(True)
-        self.banner = ErrorBanner()
         self.search_status = QLabel()
         inbox_pane = QWidget()
         inbox_layout = QVBoxLayout(inbox_pane)
@@ -114,34 +181,96 @@ class MainWindow(QMainWindow):
         inbox_layout.addWidget(self.search)
         inbox_layout.addWidget(self.search_status)
         inbox_layout.addWidget(self.inbox, 1)
+        # the views pane, the conversation side and the supervisor view come with the core
+        self._placeholders = (QWidget(), QWidget(), QWidget())
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self._placeholders[0])
+        self.splitter.addWidget(inbox_pane)
+        self.splitter.addWidget(self._placeholders[1])
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setSizes(list(PANE_SIZES))
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.splitter, "")
+        self.tabs.addTab(self._placeholders[2], "")
+        central = QWidget()
+        self._central_layout = QVBoxLayout(central)
+        self._central_layout.setContentsMargins(0, 0, 0, 0)
+        self._central_layout.addWidget(self.tabs, 1)  # the error banner goes above (attach)
+        self.setCentralWidget(central)
+        self.commands: dict[str, QAction] = {}
+        self.inbox.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.search.textChanged.connect(self._search_changed)
+        self.inbox_model.sort_refused.connect(self._sort_refused)
+        self.resize(1360, 820)
+        if restore_layout:
+            self._restore_layout()
+        self.retranslate()
+        self.inbox_model.refresh_in_background()  # first rows now, the exact count after
+        if workstation is not None:
+            self.attach(workstation)
+        else:
+            self.statusBar().showMessage(self.tr("Opening your systems…"))
+
+    def attach(self, workstation: Workstation) -> None:
+        """Connect the shell to the core and build the panes and actions that need it. The
+        inbox keeps its rows, selection and scroll position; the core re-reads it in place."""
+        from app.cache.search import SearchSession
+        from ui.bridge import Bridge
+        from ui.bulk import BulkActions
+        from ui.customer_view import CustomerView
+        from ui.models.queues import QueueStatsModel
+        from ui.tray import install_tray
+        from ui.views.supervisor import SupervisorView
+        from ui.widgets.attachments import AttachmentHandler
+        from ui.widgets.conversation import ConversationPanel
+        from ui.widgets.error_banner import ErrorBanner
+        from ui.widgets.highlight import HighlightDelegate
+        from ui.widgets.status_light import StatusLight
+        from ui.widgets.views_pane import ViewsPane
+        from ui.workers import LatestOnly, SearchRunner
+
+        if self.is_attached:
+            raise RuntimeError("the window is attached to a workstation already")
+        self.ws = workstation
+        self.config = workstation.config
+        self.banner = ErrorBanner()  # hidden until an error
+        self._central_layout.insertWidget(0, self.banner)
+        self.bridge = Bridge(workstation.bus, self)
+        engine = workstation.cache.engine
+        previewed = not self.inbox_model.attached
+        self.inbox_model.attach(engine, workstation.title)
+        self.queue_model = QueueStatsModel(engine, workstation.title, self)
+        self.views_pane = ViewsPane(
+            engine,
+            {system_id: entry.title for system_id, entry in workstation.config.systems.items()},
+            self.agent,
+        )
+        self.search_runner = SearchRunner(SearchSession(workstation.cache), self)
+        self.worker = LatestOnly(self)
+        self.highlighter = HighlightDelegate(self.inbox)
+        self.inbox.setItemDelegateForColumn(1, self.highlighter)
         self.conversation = ConversationPanel()
         self.conversation.agent = self.agent
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.views_pane)
-        self.splitter.addWidget(inbox_pane)
         self.customer = CustomerView(workstation)
         self.customer.open_ticket.connect(self.open_customer_ticket)
         self.side = QTabWidget()  # the selected ticket: its conversation, its customer
         self.side.addTab(self.conversation, "")
         self.side.addTab(self.customer, "")
         self.side.currentChanged.connect(lambda _index: self._load_customer())
-        self.splitter.addWidget(self.side)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setStretchFactor(2, 0)
-        self.splitter.setSizes([210, 760, 390])
+        self.splitter.replaceWidget(0, self.views_pane)  # same geometry: nothing moves
+        self.splitter.replaceWidget(2, self.side)
         self.supervisor = SupervisorView(self.queue_model)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.splitter, "")
-        self.tabs.addTab(self.supervisor, "")
-        central = QWidget()
-        central_layout = QVBoxLayout(central)
-        central_layout.setContentsMargins(0, 0, 0, 0)
-        central_layout.addWidget(self.banner)
-        central_layout.addWidget(self.tabs, 1)
-        self.setCentralWidget(central)
+        shown = self.tabs.currentIndex()
+        self.tabs.removeTab(1)
+        self.tabs.insertTab(1, self.supervisor, "")
+        self.tabs.setCurrentIndex(shown)
+        for placeholder in self._placeholders:
+            placeholder.deleteLater()
 
-        self.lights: dict[str, StatusLight] = {}
+        self.statusBar().clearMessage()
+        self.lights = {}
         for system_id, entry in workstation.config.systems.items():
             light = StatusLight(system_id, entry.title)
             self.lights[system_id] = light
@@ -158,24 +287,18 @@ class MainWindow(QMainWindow):
         self._refresh_worker.failed.connect(self._refresh_failed)
         self._refresh_running = False
         self._tracked: tuple[int | None, tuple[int, ...]] = (None, ())
-        self._selected_ids: tuple[int, ...] = ()  # what the agent selected, by ticket id
         self._changed: set[int] = set()  # tickets changed since the last re-read started
         self._reading: set[int] = set()  # those the running re-read covers
-        self._refreshing = False
         self._health_timer = QTimer(self, interval=5_000)
         self._health_timer.timeout.connect(self.update_lights)
         self._health_timer.start()
 
-        self.commands: dict[str, QAction] = {}
         self._build_actions()
-        self.inbox.selectionModel().selectionChanged.connect(self._selection_changed)
-        self.search.textChanged.connect(self._search_changed)
         self.search_runner.finished.connect(self._search_finished)
         self.search_runner.failed.connect(self._search_failed)
         self.worker.finished.connect(self._worker_finished)
         self.worker.failed.connect(lambda _g, error: self.show_error(error))
         self.views_pane.view_chosen.connect(self._view_chosen)
-        self.inbox_model.sort_refused.connect(self._sort_refused)
         self.bridge.tickets_changed.connect(self._tickets_changed)
         self.bridge.health_changed.connect(lambda _system: self.update_lights())
         self.bridge.action_state_changed.connect(self._action_state_changed)
@@ -191,14 +314,16 @@ class MainWindow(QMainWindow):
         self.tray = install_tray(self, workstation)
         self.attachment_handler = AttachmentHandler(self)
         self.bulk = BulkActions(self)
-        self.resize(1360, 820)
-        if restore_layout:
-            self._restore_layout()
+        self.is_attached = True
         self.retranslate()
-        self.inbox_model.refresh_in_background()  # first rows now, the exact count after
+        if previewed:  # the preview's rows (or none) are brought up to date in place
+            self._refresh_in_background()
+        if self._search_text:  # typed while the core was loading
+            self._search_changed(self.search.text())
         self.show_current()
         self.views_pane.recount()
         self.update_lights()
+        self.attached.emit()
 
     # --- actions ------------------------------------------------------------------------------
     def _action(
@@ -207,6 +332,8 @@ class MainWindow(QMainWindow):
         handler: Callable[[], object],
         *keys: QKeySequence | QKeySequence.StandardKey | str,
     ) -> QAction:
+        from PySide6.QtGui import QAction, QKeySequence
+
         action = QAction(self)
         action.setShortcuts([QKeySequence(k) for k in keys])
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -216,6 +343,10 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
+        from PySide6.QtGui import QKeySequence
+
+        from ui import canned
+
         key = QKeySequence.StandardKey
         self._action("search", self.focus_search, key.Find)
         self._action("customer", self.customer_tickets, "Ctrl+Shift+F")
@@ -251,6 +382,8 @@ class MainWindow(QMainWindow):
         self._action("quit", self.close, key.Quit)
 
     def _action_texts(self) -> dict[str, str]:
+        from ui import canned
+
         texts = {
             "search": self.tr("Search"),
             "customer": self.tr("This customer's tickets in every system"),
@@ -289,19 +422,27 @@ class MainWindow(QMainWindow):
 
     def open_palette(self) -> CommandPalette:
         """The command palette over every action."""
+        from ui.widgets.commands import CommandPalette
+
         palette = CommandPalette(list(self.commands.values()), self)
         palette.open()
         return palette
 
     def open_accounts(self) -> AccountsDialog:
         """Connect, edit, re-authenticate or remove systems (the Accounts dialog)."""
+        from app.accounts import Accounts
+        from ui.views.accounts_dialog import AccountsDialog
+
         dialog = AccountsDialog(Accounts(self.ws.secrets), self.ws, self)
         dialog.systems_changed.connect(self._system_changed)
         dialog.open()
         return dialog
 
     def _system_changed(self, system_id: str) -> None:
-        """A system was saved or removed in the Accounts dialog: its status light follows."""
+        """A system was saved or removed in the Accounts dialog: its status light and its view
+        follow."""
+        from ui.widgets.status_light import StatusLight
+
         old = self.lights.pop(system_id, None)
         if old is not None:
             self.statusBar().removeWidget(old)
@@ -310,16 +451,21 @@ class MainWindow(QMainWindow):
         if entry is not None:
             self.lights[system_id] = StatusLight(system_id, entry.title)
             self.statusBar().addPermanentWidget(self.lights[system_id])
+        self.views_pane.set_system(system_id, entry.title if entry is not None else None)
         self.update_lights()
 
     def open_audit_log(self) -> AuditViewer:
         """The supervisors' audit viewer over the backend."""
+        from ui.views.audit_viewer import AuditViewer
+
         viewer = AuditViewer(self.ws, self)
         viewer.open()
         return viewer
 
     def open_cheat_sheet(self) -> CheatSheet:
         """The keyboard shortcut cheat sheet."""
+        from ui.widgets.commands import CheatSheet
+
         sheet = CheatSheet(list(self.commands.values()), self)
         sheet.open()
         return sheet
@@ -333,6 +479,10 @@ class MainWindow(QMainWindow):
         self.inbox.setAccessibleName(self.tr("Unified inbox"))
         self.search.setPlaceholderText(self.tr("Search every system (Ctrl+F)…"))
         self.search.setAccessibleName(self.tr("Search"))
+        self.inbox_model.retranslate()
+        if not self.is_attached:
+            return
+        self.banner.retranslate()
         for name, text in self._action_texts().items():
             self.commands[name].setText(text)
         self.conversation.retranslate()
@@ -340,7 +490,6 @@ class MainWindow(QMainWindow):
         self.side.setTabText(0, self.tr("Conversation"))
         self.side.setTabText(1, self.tr("Customer"))
         self.views_pane.retranslate()
-        self.banner.retranslate()
         self.update_lights()
         self.supervisor.show_summary()
         self.supervisor.refresh()
@@ -391,14 +540,22 @@ class MainWindow(QMainWindow):
         if self._columns_frozen or self.inbox_model.rowCount() == 0:
             return
         self._columns_frozen = True
-        header = self.inbox.horizontalHeader()
         subject = self.inbox_model.COLUMNS.index("subject")
-        for column in range(self.inbox_model.columnCount()):
-            if column != subject:
-                # measured now on the rows shown (bold unread rows included), then kept
-                width = max(self.inbox.sizeHintForColumn(column), header.sectionSizeHint(column))
-                header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-                header.resizeSection(column, width)
+        self._measure_columns([c for c in range(self.inbox_model.columnCount()) if c != subject])
+
+    def _measure_columns(self, columns: list[int]) -> None:
+        """Measure and fix one column per turn of the loop: each measure asks the model for
+        every shown row, and all at once kept the loop busy for ~40 ms during the first sync."""
+        if not columns:
+            return
+        column, rest = columns[0], columns[1:]
+        header = self.inbox.horizontalHeader()
+        # measured now on the rows shown (bold unread rows included), then kept
+        width = max(self.inbox.sizeHintForColumn(column), header.sectionSizeHint(column))
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(column, width)
+        if rest:
+            QTimer.singleShot(0, self, lambda: self._measure_columns(rest))
 
     def save_layout(self) -> None:
         """Remember the window geometry, pane sizes and column layout (QSettings)."""
@@ -427,6 +584,11 @@ class MainWindow(QMainWindow):
 
     def _search_changed(self, text: str) -> None:
         self._search_text = text.strip()
+        if not self.is_attached:  # searched once the core is there (attach)
+            self.search_status.setText(self.tr("Searching…") if self._search_text else "")
+            return
+        from app.cache.search import SearchFilters
+
         if not self._search_text:
             self.search_runner.cancel()
             self.highlighter.query = ""
@@ -486,6 +648,8 @@ class MainWindow(QMainWindow):
         ticket = self.conversation.ticket
         if ticket_id is None or ticket is None:
             return
+        from app.cache import customers
+
         engine = self.ws.cache.engine
         fallback = str(ticket.requester_name or ticket.requester_email or "?")
 
@@ -686,11 +850,15 @@ class MainWindow(QMainWindow):
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         if not self._refreshing:
             self._remember_selection()
-        if not self._refreshing:
+        if not self._refreshing and self.is_attached:  # attach shows it otherwise
             self.show_current()
 
     def show_current(self) -> None:
         """Show the selected ticket's conversation (from the cache only)."""
+        if not self.is_attached:  # the conversation pane comes with the core
+            return
+        from app.cache import drafts, queries
+
         ticket_id = self.current_ticket_id()
         self._load_customer()
         if ticket_id is None:
@@ -713,6 +881,11 @@ class MainWindow(QMainWindow):
 
     def update_lights(self) -> None:
         """Recolour each system's light from its coordinator's health."""
+        if not self.is_attached:
+            return
+        from app.sync.health import Light
+        from ui.labels import reason_label
+
         now = utcnow()
         for system_id, light in self.lights.items():
             coordinator = self.ws.sync.coordinators.get(system_id)
@@ -742,6 +915,10 @@ class MainWindow(QMainWindow):
         self.show_error(error, self.tr("Could not record the action."))
 
     def _reply(self, ticket_id: int, body: str, public: bool, then_status: str) -> None:
+        from app.actions import Reply
+        from app.cache import drafts
+        from ui.bridge import run_op
+
         def recorded(_action_id: str) -> None:
             self.conversation.clear_editor()
             run_op(self.ws.writer.run(drafts.clear, ticket_id), on_error=self._report)
@@ -756,6 +933,10 @@ class MainWindow(QMainWindow):
         )
 
     def _set_status(self, ticket_id: int, status: str) -> None:
+        from app.actions import ChangeStatus
+        from app.domain import Status
+        from ui.bridge import run_op
+
         run_op(
             self.ws.actions.submit(ChangeStatus(ticket_id, Status(status))), on_error=self._report
         )
@@ -769,12 +950,17 @@ class MainWindow(QMainWindow):
             self._set_status(ids[0], status)
 
     def _save_draft(self, ticket_id: int, body: str, public: bool) -> None:
+        from app.cache import drafts
+        from ui.bridge import run_op
+
         run_op(
             self.ws.writer.run(drafts.save, ticket_id, body, public, utcnow()),
             on_error=self._report,
         )
 
     def _decide(self, action_id: str, decision: str) -> None:
+        from ui.bridge import run_op
+
         service = self.ws.actions
         operation = (
             service.retry(action_id)
@@ -800,8 +986,12 @@ class MainWindow(QMainWindow):
             self.audit_label.setToolTip("")
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.conversation.flush_draft()
         self.save_layout()
+        if not self.is_attached:  # closed before the core came up
+            super().closeEvent(event)
+            self.closed.emit()
+            return
+        self.conversation.flush_draft()
         self.tray.close()
         self.bridge.detach()
         self.worker.shutdown()

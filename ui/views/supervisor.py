@@ -6,11 +6,12 @@ import logging
 from typing import cast
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from app.cache.queries import QueueStat
 from ui.models.queues import QueueStatsModel
-from ui.workers import LatestOnly
+from ui.workers import LatestOnly, paced_interval_ms
 
 log = logging.getLogger(__name__)
 REFRESH_MS = 500
@@ -35,19 +36,31 @@ class SupervisorView(QWidget):
         self._debounce = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._debounce.timeout.connect(self.refresh)
         self._ageing = QTimer(self, interval=30_000)  # ages grow even when nothing changes
-        self._ageing.timeout.connect(self.refresh)
+        self._ageing.timeout.connect(self.schedule_refresh)  # hidden: aged when shown
         self._ageing.start()
         self._worker = LatestOnly(self)
         self._worker.finished.connect(self._counted)
         self._worker.failed.connect(self._failed)
         self._running = False
         self._again = False
+        self._stale = False  # changes arrived while the view was hidden
         self.show_summary()
 
     def schedule_refresh(self) -> None:
-        """Recount soon (a steady stream of changes still recounts every REFRESH_MS)."""
+        """Recount soon (a steady stream of changes still recounts every REFRESH_MS, or less
+        often when counting has become slow); while the view is hidden, recount when shown."""
+        if not self.isVisible():
+            self._stale = True
+            return
         if not self._debounce.isActive():
-            self._debounce.start()
+            self._debounce.start(paced_interval_ms(REFRESH_MS, self._worker.last_cost_s))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Catch up with what changed while the view was hidden."""
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.refresh()
 
     def refresh(self) -> None:
         """Recount on the worker thread; the table follows when the counts are in."""

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from app.cache import views
 from app.cache.views import OPEN_STATUSES, ViewFilter
-from ui.workers import LatestOnly
+from ui.workers import LatestOnly, paced_interval_ms
 
 log = logging.getLogger(__name__)
 RECOUNT_MS = 1000  # counts follow a running sync about once a second
@@ -100,6 +100,17 @@ class ViewsPane(QWidget):
         if text and text not in saved:
             QSettings().setValue("views/saved_searches", [*saved, text])
             self._rebuild()
+
+    def set_system(self, system_id: str, title: str | None) -> None:
+        """A system was connected, renamed (``title``) or removed (None) while running: its
+        view appears, follows or goes (it stays while its tickets are still cached), and the
+        counts follow."""
+        if title is None:
+            self._systems.pop(system_id, None)
+        else:
+            self._systems[system_id] = title
+        self._rebuild()
+        self.schedule_recount()
 
     def _entries(self, queues: list[tuple[str, str | None]]) -> list[_Entry]:
         entries = [entry for entry, _ in self._fixed()]
@@ -208,9 +219,10 @@ class ViewsPane(QWidget):
     # --- counting -----------------------------------------------------------------------------
     def schedule_recount(self) -> None:
         """Recount soon: bursts of changes coalesce, a steady stream recounts every
-        ``RECOUNT_MS``."""
+        ``RECOUNT_MS`` — or less often when counting has become slow (see
+        :func:`~ui.workers.paced_interval_ms`)."""
         if not self._debounce.isActive():
-            self._debounce.start()
+            self._debounce.start(paced_interval_ms(RECOUNT_MS, self._worker.last_cost_s))
 
     def recount(self) -> None:
         """Count every view on the worker thread (one count at a time)."""
