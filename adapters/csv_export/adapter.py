@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters._formats.tabular import read_rows
+from adapters._formats.batch import gc_paused
+from adapters._formats.tabular import RecordBlock, read_rows
 from adapters.base import Adapter, AdapterContext, CheckResult, PullResult
 from adapters.csv_export.client import ExportFile, ExportFolder
 from adapters.csv_export.manifest import MANIFEST
@@ -43,6 +44,7 @@ from app.timeutil import zone
 CURSOR_VERSION = 1
 _NAMED_DELIMITERS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}
 _NOT_HASHED = ""  # files recorded without reading their content (refused as too large)
+BLOCK_ROWS = 1024  # rows mapped column by column at a time (``RowMapper.map_block``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +199,7 @@ class CsvExportAdapter(Adapter):
         )
         return result, stats
 
+    @gc_paused()
     def _parse(self, name: str, data: bytes) -> tuple[list[Ticket], list[RecordError]]:
         """Tickets of one file (latest row per ticket) and the rows that could not be read."""
         context = ErrorContext(system=self.system_id, stream=name)
@@ -224,19 +227,47 @@ class CsvExportAdapter(Adapter):
             naive_zone=self.context.naive_zone,
         )
         latest: dict[str, Ticket] = {}
+        mark = 0  # errors[mark:] were met while reading the current block
         try:
-            for line, cells in rows.records():
-                try:
-                    ticket = mapper.map_cells(line, cells)
-                except RecordError as exc:
-                    errors.append(exc)
-                    continue
-                previous = latest.get(ticket.key.external_id)
-                if previous is None or ticket.updated_at >= previous.updated_at:
-                    latest[ticket.key.external_id] = ticket
+            for block in rows.blocks(BLOCK_ROWS):
+                _keep_latest(_map_block(mapper, block, errors, mark), latest)
+                mark = len(errors)
         except DecodeError as exc:  # the file breaks off (bad quoting, NUL): keep what was read
             errors.append(_as_record_error(exc))
         return list(latest.values()), errors
+
+
+def _map_block(
+    mapper: RowMapper, block: RecordBlock, errors: list[RecordError], mark: int
+) -> list[Ticket]:
+    """The tickets of ``block``; its unreadable rows join ``errors`` in line order.
+
+    ``errors[mark:]`` are the ragged rows the reader met while reading ``block``.
+    """
+    tickets = mapper.map_block(block.rows)
+    if tickets is not None:
+        return tickets
+    tickets = []
+    found = errors[mark:]
+    for line, cells in block.records():
+        try:
+            tickets.append(mapper.map_cells(line, cells))
+        except RecordError as exc:
+            found.append(exc)
+    errors[mark:] = sorted(found, key=lambda error: error.details.get("line") or 0)
+    return tickets
+
+
+def _keep_latest(tickets: list[Ticket], latest: dict[str, Ticket]) -> None:
+    """Keep in ``latest`` the newest row of each ticket (the later row on a tie)."""
+    ids = [ticket.key.external_id for ticket in tickets]
+    if latest.keys().isdisjoint(ids) and len(set(ids)) == len(ids):  # the usual case
+        latest.update(zip(ids, tickets, strict=True))
+        return
+    for ticket in tickets:
+        previous = latest.get(ticket.key.external_id)
+        if previous is None or ticket.updated_at >= previous.updated_at:
+            latest[ticket.key.external_id] = ticket
 
 
 def _newer_than_seen(tickets: list[Ticket], seen: dict[str, int]) -> list[Ticket]:

@@ -25,9 +25,12 @@ with the stable id ``<ticket id>-description``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from operator import itemgetter
+from functools import partial
+from itertools import repeat
+from operator import attrgetter, itemgetter, sub
+from typing import TypeVar, cast
 
 from adapters._formats.tabular import Header, Row
 from app.domain import (
@@ -41,7 +44,7 @@ from app.domain import (
     Ticket,
     TicketKey,
 )
-from app.timeutil import iso_z_of, parse_timestamp
+from app.timeutil import iso_z_of, parse_timestamp, zone
 
 COLUMNS: Mapping[str, tuple[str, ...]] = {
     "id": ("Ticket ID", "Ticket Id", "ID"),
@@ -168,27 +171,54 @@ if _KEYS[:5] != ("id", "subject", "description", "status", "priority") or _KEYS[
     "contact_id",
 ):
     raise RuntimeError("RowMapper expects COLUMNS in their documented order")
-_AGENT, _GROUP, _TAGS, _NAME, _CONTACT_ID = (
-    _AT[key] for key in ("agent", "group", "tags", "name", "contact_id")
+_STATUS, _PRIORITY, _AGENT, _GROUP, _TAGS, _NAME, _CONTACT_ID, _CREATED, _UPDATED = (
+    _AT[key]
+    for key in (
+        "status",
+        "priority",
+        "agent",
+        "group",
+        "tags",
+        "name",
+        "contact_id",
+        "created",
+        "updated",
+    )
 )
+_EXTRA_KEYS = (
+    *_EXTRA_TEXT,
+    *(extra for extra, _column, _at in _EXTRA_TIMES_AT),
+    "mobile_phone",
+    "export_file",
+)
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 class RowMapper:
     """Maps the rows of one file: column positions are resolved once, from its header.
 
-    A row's cells are picked in canonical column order by one ``itemgetter`` (a column the file
-    lacks points at an empty cell added after the row's) and trimmed in one ``map``; fields are
-    then read by index, not through the header's case-insensitive lookup.
+    Two paths build the same tickets. :meth:`map_cells` reads one row: its cells are picked in
+    canonical column order by one ``itemgetter`` (a column the file lacks points at an empty
+    cell added after the row's), trimmed in one ``map``, then read by index. :meth:`map_block`
+    reads a block of rows column by column, with each check and each time conversion done by
+    C-level ``map`` calls over a whole column; when anything in the block is not plainly
+    well-formed it returns None, and the block is read row by row, which names the problem.
+    Both end in :meth:`_build`, so a ticket does not depend on the path that read it.
     """
 
     __slots__ = (
+        "_assignees",
         "_columns",
         "_file",
         "_naive_zone",
         "_pick",
+        "_positions",
         "_priorities",
+        "_requesters",
         "_statuses",
         "_system_id",
+        "_tags",
     )
 
     def __init__(
@@ -199,13 +229,19 @@ class RowMapper:
         self._file = file
         self._naive_zone = naive_zone
         pad = len(header)  # index of the empty cell added after a row's cells
-        positions = [columns.get(key) for key in _KEYS]
-        self._pick = itemgetter(
-            *(pad if name is None else header.position(name) for name in positions)
-        )
-        # Statuses and priorities are small vocabularies: each spelling is read once per file.
+        positions = [
+            None if (name := columns.get(key)) is None else header.position(name) for key in _KEYS
+        ]
+        self._pick = itemgetter(*(pad if at is None else at for at in positions))
+        self._positions = positions
+        # Small vocabularies, each spelling read once per file: statuses, priorities, tag
+        # lists, agents and requesters (tuples and people are immutable values, so sharing
+        # them is safe; the other adapters share people within a page the same way).
         self._statuses: dict[str, Status] = {}
         self._priorities: dict[str, Priority | None] = {}
+        self._tags: dict[str, tuple[str, ...]] = {}
+        self._assignees: dict[str, Person | None] = {}
+        self._requesters: dict[tuple[str, str, str, str], Person | None] = {}
 
     def map(self, row: Row) -> Ticket:
         """The ticket of ``row``; ``RecordError`` naming file, line and column when it is bad."""
@@ -214,62 +250,131 @@ class RowMapper:
     def map_cells(self, line: int, cells: Sequence[str]) -> Ticket:
         """The ticket of the row at ``line`` with ``cells`` in header order (see ``map``)."""
         v = list(map(str.strip, self._pick((*cells, ""))))
-        (ticket_no, subject, description, status_text, priority_text) = v[:5]
-        agent, group, tags = v[_AGENT], v[_GROUP], v[_TAGS]
-        name, email, work_phone, mobile_phone, contact_id = v[_NAME : _CONTACT_ID + 1]
+        ticket_no = v[0]
         if not _TICKET_ID.fullmatch(ticket_no) or int(ticket_no) == 0:
             raise self._error(line, v, "id", f"{ticket_no!r} is not a ticket number")
-        external_id = str(int(ticket_no))
         created_at = self._time(line, v, "created")
         updated_at = self._time(line, v, "updated")
-        if not status_text:
+        if not v[_STATUS]:
             raise self._error(line, v, "status", "is empty")
-        requester = _person(
-            name=name, email=email, phone=work_phone or mobile_phone, external_id=contact_id
-        )
-        messages = (
-            (Message(f"{external_id}-description", _REPLY, description, created_at, requester),)
-            if description
-            else ()
-        )
-        extra: dict[str, str] = {}
-        for key, at in _EXTRA_TEXT_AT:
-            if v[at]:
-                extra[key] = v[at]
-        for key, column, at in _EXTRA_TIMES_AT:
+        times: list[list[str]] = []
+        for _key, column, at in _EXTRA_TIMES_AT:
             value = v[at]
-            if value:
-                try:
-                    extra[key] = iso_z_of(value, naive_zone=self._naive_zone)
-                except (ValueError, OverflowError):
-                    raise self._error(
-                        line, v, column, f"{value!r} is not a readable time"
-                    ) from None
-        if work_phone and mobile_phone:
-            extra["mobile_phone"] = mobile_phone
-        extra["export_file"] = self._file
-        status = self._statuses.get(status_text)
-        if status is None:
-            status = self._statuses[status_text] = map_status(status_text)
+            try:
+                times.append([iso_z_of(value, naive_zone=self._naive_zone) if value else ""])
+            except (ValueError, OverflowError):
+                raise self._error(line, v, column, f"{value!r} is not a readable time") from None
+        cols = [[value] for value in v]
+        return self._build(cols, [str(int(ticket_no))], [created_at], [updated_at], times)[0]
+
+    def map_block(self, rows: Sequence[Sequence[str]]) -> list[Ticket] | None:
+        """The tickets of ``rows`` (cells in header order, as many as the header has), as
+        :meth:`map_cells` would map them one by one; None when a row is not plainly
+        well-formed (see the class docstring).
+        """
+        by_position = list(zip(*rows, strict=True))
+        blank = [""] * len(rows)
+        cols = [
+            blank if at is None else list(map(str.strip, by_position[at])) for at in self._positions
+        ]
+        ids = cols[0]
+        digits = "".join(ids)
+        if not (all(ids) and digits.isascii() and digits.isdigit()):
+            return None
+        numbers = list(map(int, ids))
+        if 0 in numbers or not all(cols[_STATUS]):
+            return None
+        zone_name = self._naive_zone
         try:
-            priority = self._priorities[priority_text]
-        except KeyError:
-            priority = self._priorities[priority_text] = map_priority(priority_text)
-        return Ticket(
-            key=TicketKey(self._system_id, external_id),
-            subject=subject,
-            status=status,
-            native_status=status_text,
-            created_at=created_at,
-            updated_at=updated_at,
-            priority=priority,
-            requester=requester,
-            assignee=Person(name=agent) if agent else None,
-            queue=group or None,
-            tags=_tags(tags),
-            messages=messages,
-            extra=extra,
+            created_at = _aware_utc(cols[_CREATED], zone_name)
+            updated_at = _aware_utc(cols[_UPDATED], zone_name)
+            if created_at is None or updated_at is None:
+                return None
+            times: list[list[str]] = []
+            for _key, _column, at in _EXTRA_TIMES_AT:
+                column = cols[at]
+                present = [value for value in column if value]
+                texts = _iso_z(present, zone_name)
+                if texts is None:
+                    return None
+                if len(present) < len(column):
+                    found = iter(texts)
+                    texts = [next(found) if value else "" for value in column]
+                times.append(texts)
+        except OverflowError:  # a time at the edge of the calendar: the row path reports it
+            return None
+        return self._build(cols, list(map(str, numbers)), created_at, updated_at, times)
+
+    def _build(
+        self,
+        cols: list[list[str]],
+        external_ids: list[str],
+        created_at: list[datetime],
+        updated_at: list[datetime],
+        times: list[list[str]],
+    ) -> list[Ticket]:
+        """The tickets of checked rows, column by column: ``cols`` holds the trimmed values in
+        canonical order, ``times`` the ``iso_z_of`` texts of the optional times ("" if empty).
+        """
+        names, emails, work_phones, mobile_phones, contact_ids = cols[_NAME : _CONTACT_ID + 1]
+        phones = [work or mobile for work, mobile in zip(work_phones, mobile_phones, strict=True)]
+        people = list(zip(names, emails, phones, contact_ids, strict=True))
+        requesters = list(map(self._vocabulary(self._requesters, people, _requester), people))
+        descriptions = cols[2]
+        messages = [
+            (Message(f"{external_id}-description", _REPLY, text, created, requester),)
+            if text
+            else ()
+            for external_id, text, created, requester in zip(
+                external_ids, descriptions, created_at, requesters, strict=True
+            )
+        ]
+        mobile_extra = [
+            mobile if work else "" for work, mobile in zip(work_phones, mobile_phones, strict=True)
+        ]
+        extra_values = zip(
+            *[cols[at] for _key, at in _EXTRA_TEXT_AT],
+            *times,
+            mobile_extra,
+            repeat(self._file),
         )
+        # One dict per row of the keys whose value is not empty, in _EXTRA_KEYS order.
+        extras = list(map(dict, map(_PRESENT, map(zip, repeat(_EXTRA_KEYS), extra_values))))
+        if not self._file:  # ``export_file`` is set even when empty (never, for a real file)
+            for extra in extras:
+                extra["export_file"] = ""
+        statuses = cols[_STATUS]
+        return list(
+            map(
+                Ticket,
+                map(TicketKey, repeat(self._system_id), external_ids),
+                cols[1],
+                map(self._vocabulary(self._statuses, statuses, map_status), statuses),
+                statuses,
+                created_at,
+                updated_at,
+                map(
+                    self._vocabulary(self._priorities, cols[_PRIORITY], map_priority),
+                    cols[_PRIORITY],
+                ),
+                requesters,
+                map(self._vocabulary(self._assignees, cols[_AGENT], _assignee), cols[_AGENT]),
+                [group or None for group in cols[_GROUP]],
+                map(self._vocabulary(self._tags, cols[_TAGS], _tags), cols[_TAGS]),
+                repeat(False),
+                messages,
+                extras,
+            )
+        )
+
+    @staticmethod
+    def _vocabulary(
+        known: dict[_K, _V], values: list[_K], read: Callable[[_K], _V]
+    ) -> Callable[[_K], _V]:
+        """``known.__getitem__`` once every one of ``values`` is in ``known`` (``read`` once)."""
+        for value in set(values).difference(known):
+            known[value] = read(value)
+        return known.__getitem__
 
     def _time(self, line: int, v: list[str], key: str) -> datetime:
         value = v[_AT[key]]
@@ -292,6 +397,79 @@ class RowMapper:
             ),
             details={"line": line, "column": column},
         )
+
+
+_TZINFO = attrgetter("tzinfo")
+_YEAR = attrgetter("year")
+_PRESENT = cast(
+    Callable[[Iterable[tuple[str, str]]], Iterator[tuple[str, str]]],
+    partial(filter, itemgetter(1)),
+)  # the (key, value) pairs whose value is not empty, filtered by C code
+_DATE_TIME_SEPARATORS = frozenset(" T")
+_TENTH = itemgetter(10)
+
+
+def _naive(values: list[str]) -> list[datetime] | None:
+    """``values`` read as naive times when every one has the form ``iso_z_of`` rewrites as is
+    (19 ASCII characters, date and time parted by a space or ``T``, no offset, year 1000 or
+    later), else None.
+    """
+    if set(map(len, values)) != {19} or not _DATE_TIME_SEPARATORS.issuperset(map(_TENTH, values)):
+        return None
+    if not "".join(values).isascii():
+        return None
+    try:
+        naive = list(map(datetime.fromisoformat, values))
+    except ValueError:  # not a time
+        return None
+    if set(map(_TZINFO, naive)) != {None} or min(map(_YEAR, naive)) < 1000:
+        return None  # a time with an offset of its own, or a short year: the row path
+    return naive
+
+
+def _aware_utc(values: list[str], zone_name: str) -> list[datetime] | None:
+    """``parse_timestamp`` of each of ``values`` when :func:`_naive` reads them all, in
+    ``zone_name``; else None. ``OverflowError`` at the edge of the calendar.
+
+    As ``parse_timestamp`` does: the wall time read as UTC, the zone's offset at that wall
+    time taken off.
+    """
+    if not values:
+        return []
+    if _naive(values) is None:
+        return None
+    walls = list(map(datetime.fromisoformat, map(str.__add__, values, repeat("+00:00"))))
+    if zone_name == "UTC":
+        return walls
+    return list(map(sub, walls, map(zone(zone_name).utcoffset, walls)))
+
+
+def _iso_z(values: list[str], zone_name: str) -> list[str] | None:
+    """``iso_z_of`` of each of ``values`` when :func:`_naive` reads them all, else None."""
+    if not values:
+        return []
+    naive = _naive(values)
+    if naive is None:
+        return None
+    if zone_name == "UTC":
+        # The text as is, its date and time parted by T: ``_naive`` admits no other space.
+        # NUL parts the values (a CSV text has none: ``read_rows`` refuses it).
+        joined = "\x00".join(values).replace(" ", "T").replace("\x00", "Z\x00")
+        return (joined + "Z").split("\x00")
+    utc = list(map(sub, naive, map(zone(zone_name).utcoffset, naive)))
+    if min(map(_YEAR, utc)) < 1000:
+        return None
+    return [moment.isoformat() + "Z" for moment in utc]
+
+
+def _requester(who: tuple[str, str, str, str]) -> Person | None:
+    """The requester of a row's name, e-mail, phone and contact id; None when all are empty."""
+    name, email, phone, contact_id = who
+    return _person(name=name, email=email, phone=phone, external_id=contact_id)
+
+
+def _assignee(agent: str) -> Person | None:
+    return Person(name=agent) if agent else None
 
 
 def _person(*, name: str, email: str, phone: str, external_id: str) -> Person | None:

@@ -66,6 +66,7 @@ from app.domain import (
 from app.timeutil import parse_timestamp, to_iso_z, zone
 
 LOOKBACK = timedelta(seconds=60)
+_new = tuple.__new__
 CURSOR_VERSION = 1
 
 
@@ -301,7 +302,8 @@ class OsTicketAdapter(Adapter):
                     updated = mapping.portal_time(raw.updated, naive_zone=self.naive_zone)
                 except ValueError:
                     updated = None
-            items.append(_Item(raw.id, raw.updated, updated, raw, ticket, error))
+            # tuple.__new__ directly: a named tuple's own ``__new__`` is a Python function.
+            items.append(_new(_Item, (raw.id, raw.updated, updated, raw, ticket, error)))
         return _Batch(page=page.page, pages=page.pages, items=tuple(items))
 
     async def pull(self, cursor: str | None) -> PullResult:

@@ -21,7 +21,7 @@ from app.domain import (
     Ticket,
     TicketKey,
 )
-from app.timeutil import parse_timestamp, zone
+from app.timeutil import zone
 
 DELETED = "deleted"
 STATUS_FROM_NATIVE: dict[str, Status] = {
@@ -67,10 +67,17 @@ def portal_time(value: str, *, naive_zone: str) -> datetime:
     """A portal timestamp (naive ``YYYY-MM-DD HH:MM:SS`` in ``naive_zone``) as aware UTC.
 
     Raises ``ValueError`` naming the value for anything else, including PHP's zero date.
+    The same reading as ``parse_timestamp``, without its format checks (the pattern already
+    made them): the wall time read as UTC, the zone's offset at that wall time taken off.
     """
     if not _PORTAL_TIME.fullmatch(value):
         raise ValueError(f"unreadable timestamp {value!r}")
-    return parse_timestamp(value, naive_zone=naive_zone)
+    try:
+        wall = datetime.fromisoformat(value + "+00:00")
+    except ValueError:  # a date that does not exist (month 13, year 0)
+        raise ValueError(f"unreadable timestamp {value!r}") from None
+    offset = zone(naive_zone).utcoffset(wall)  # reads the wall time, not the tzinfo
+    return wall - offset if offset else wall
 
 
 def to_portal_time(moment: datetime, *, naive_zone: str) -> str:
@@ -89,7 +96,7 @@ class PageCache:
 
     def __init__(self) -> None:
         self._people: dict[tuple[str | None, str | None, str | None], Person] = {}
-        self._times: dict[tuple[str, str], datetime] = {}
+        self._times: dict[str, dict[str, datetime]] = {}
 
     def person(
         self, name: str | None, email: str | None = None, phone: str | None = None
@@ -101,24 +108,40 @@ class PageCache:
             found = self._people[key] = Person(name=name, email=email, phone=phone)
         return found
 
+    def times(self, naive_zone: str) -> dict[str, datetime]:
+        """The times read so far in ``naive_zone``, by their text (see :func:`_time`)."""
+        found = self._times.get(naive_zone)
+        if found is None:
+            found = self._times[naive_zone] = {}
+        return found
+
     def time(self, value: str, naive_zone: str) -> datetime:
         """:func:`portal_time` of ``value``; raises ``ValueError`` the same way."""
-        key = (value, naive_zone)
-        found = self._times.get(key)
+        times = self.times(naive_zone)
+        found = times.get(value)
         if found is None:
-            found = self._times[key] = portal_time(value, naive_zone=naive_zone)
+            found = times[value] = portal_time(value, naive_zone=naive_zone)
         return found
 
 
 def _time(
-    value: str, cache: PageCache, *, naive_zone: str, system_id: str, record_id: str, field: str
+    value: str,
+    times: dict[str, datetime],
+    naive_zone: str,
+    system_id: str,
+    record_id: str,
+    field: str,
 ) -> datetime:
-    try:
-        return cache.time(value, naive_zone)
-    except ValueError as exc:
-        raise _bad(
-            f"{field} is not a portal timestamp: {exc}", system_id, record_id, field
-        ) from None
+    """:func:`portal_time` of ``value``, kept in ``times``; a RecordError naming ``field``."""
+    found = times.get(value)
+    if found is None:
+        try:
+            found = times[value] = portal_time(value, naive_zone=naive_zone)
+        except ValueError as exc:
+            raise _bad(
+                f"{field} is not a portal timestamp: {exc}", system_id, record_id, field
+            ) from None
+    return found
 
 
 def _author(entry: RawEntry, raw: RawTicket, cache: PageCache) -> Person | None:
@@ -134,19 +157,25 @@ def _author(entry: RawEntry, raw: RawTicket, cache: PageCache) -> Person | None:
 
 def to_message(entry: RawEntry, raw: RawTicket, *, system_id: str, naive_zone: str) -> Message:
     """One thread entry as a :class:`Message`; unknown entry types become events."""
-    return _message(entry, raw, system_id, naive_zone, PageCache())
+    cache = PageCache()
+    return _message(entry, raw, system_id, naive_zone, cache, cache.times(naive_zone))
 
 
 def _message(
-    entry: RawEntry, raw: RawTicket, system_id: str, naive_zone: str, cache: PageCache
+    entry: RawEntry,
+    raw: RawTicket,
+    system_id: str,
+    naive_zone: str,
+    cache: PageCache,
+    times: dict[str, datetime],
 ) -> Message:
     if not entry.id:
         raise _bad("a thread entry has no id", system_id, raw.id, "thread/entry[?]/@id")
-    try:
-        created_at = cache.time(entry.created, naive_zone)
-    except ValueError as exc:
+    created = entry.created
+    created_at = times.get(created)
+    if created_at is None:
         field = f"thread/entry[{entry.id}]/created"
-        raise _bad(f"{field} is not a portal timestamp: {exc}", system_id, raw.id, field) from None
+        created_at = _time(created, times, naive_zone, system_id, raw.id, field)
     return Message(
         entry.id,
         ENTRY_KINDS.get(entry.type, _EVENT),
@@ -170,21 +199,12 @@ def to_ticket(
     if status is None:
         raise _bad(f"unknown status {raw.status!r}", system_id, raw.id, "status")
     cache = cache or PageCache()
-    created_at = _time(
-        raw.created,
-        cache,
-        naive_zone=naive_zone,
-        system_id=system_id,
-        record_id=raw.id,
-        field="created",
+    times = cache.times(naive_zone)
+    created_at = times.get(raw.created) or _time(
+        raw.created, times, naive_zone, system_id, raw.id, "created"
     )
-    updated_at = _time(
-        raw.updated,
-        cache,
-        naive_zone=naive_zone,
-        system_id=system_id,
-        record_id=raw.id,
-        field="updated",
+    updated_at = times.get(raw.updated) or _time(
+        raw.updated, times, naive_zone, system_id, raw.id, "updated"
     )
     assignee = (
         cache.person(raw.staff_name, raw.staff_email or None)
@@ -192,23 +212,20 @@ def to_ticket(
         else None
     )
     return Ticket(
-        key=TicketKey(system_id, raw.id),
-        subject=raw.subject,
-        status=status,
-        native_status=raw.status,
-        created_at=created_at,
-        updated_at=updated_at,
-        priority=PRIORITY_FROM_NATIVE.get(raw.priority.lower()),
-        requester=cache.person(
-            raw.user_name or None, raw.user_email or None, raw.user_phone or None
-        ),
-        assignee=assignee,
-        queue=raw.dept or None,
-        deleted=raw.status == DELETED,
-        messages=tuple(
-            [_message(entry, raw, system_id, naive_zone, cache) for entry in raw.entries]
-        ),
-        extra={"number": raw.number} if raw.number else {},
+        TicketKey(system_id, raw.id),
+        raw.subject,
+        status,
+        raw.status,
+        created_at,
+        updated_at,
+        PRIORITY_FROM_NATIVE.get(raw.priority.lower()),
+        cache.person(raw.user_name or None, raw.user_email or None, raw.user_phone or None),
+        assignee,
+        raw.dept or None,
+        (),
+        raw.status == DELETED,
+        tuple([_message(entry, raw, system_id, naive_zone, cache, times) for entry in raw.entries]),
+        {"number": raw.number} if raw.number else {},
     )
 
 

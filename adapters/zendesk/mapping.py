@@ -11,8 +11,8 @@ Domain → remote: agent actions become the body of ``PUT /api/v2/tickets/{id}.j
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeGuard, cast
 
 from adapters.base import ActionKind, ActionRequest
@@ -46,6 +46,7 @@ PRIORITIES: dict[str, Priority] = {p.value: p for p in Priority}
 
 Raw = Mapping[str, Any]
 _REPLY, _NOTE = MessageKind.REPLY, MessageKind.NOTE  # a global is cheaper than an enum lookup
+_fromisoformat = datetime.fromisoformat
 
 
 def _is_mapping(value: object) -> TypeGuard[Raw]:
@@ -71,7 +72,10 @@ def record_id(raw: object) -> str | None:
 def index_by_id(items: Iterable[object]) -> dict[int, Raw]:
     """Sideloaded objects (users, groups) by integer id; anything malformed is ignored."""
     return {
-        item["id"]: item for item in items if _is_mapping(item) and isinstance(item.get("id"), int)
+        item["id"]: item
+        for item in items
+        if (item.__class__ is dict or isinstance(item, Mapping))
+        and ((key := item.get("id")).__class__ is int or isinstance(key, int))
     }
 
 
@@ -176,49 +180,73 @@ def map_comment(
     raw: object, users: Mapping[int, Raw], ctx: ErrorContext, naive_zone: str
 ) -> Message:
     """One comment of the ticket named by ``ctx``: public → REPLY, private → NOTE."""
-    return _comment(raw, _People(users), naive_zone, lambda: ctx)
+    return _comment(
+        raw, _People(users), naive_zone, (ctx.system, ctx.stream, ctx.record_id, ctx.offset)
+    )
 
 
-# The hot path below builds an ErrorContext only when something is wrong: ``where()`` makes it.
-_Where = Callable[[], ErrorContext]
+# The hot path below builds an ErrorContext only when something is wrong, from the record's
+# site: (system, stream, record id, offset), a plain tuple (a closure per ticket would cost a
+# function, its cells and their tuple, all tracked by the cyclic collector).
+_Site = tuple[str | None, str | None, str | None, int | None]
 
 
-def _comment(raw: object, people: _People, naive_zone: str, where: _Where) -> Message:
+def _at(site: _Site) -> ErrorContext:
+    system, stream, record_id, offset = site
+    return ErrorContext(system=system, stream=stream, record_id=record_id, offset=offset)
+
+
+def _utc_text(value: str) -> datetime | None:
+    """``value`` when the stdlib reads it as aware UTC (``...Z``, what Zendesk sends), else None.
+
+    Then ``parse_timestamp`` reads it the same way; this saves its checks on the hot path.
+    """
+    try:
+        moment = _fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is UTC else None
+
+
+def _comment(raw: object, people: _People, naive_zone: str, where: _Site) -> Message:
     if raw.__class__ is not dict and not isinstance(raw, Mapping):
-        raise RecordError("a comment has no id", _where(where(), "comments.id"))
+        raise RecordError("a comment has no id", _where(_at(where), "comments.id"))
     raw = cast(Raw, raw)  # checked just above (an ``assert isinstance`` costs an ABC check)
-    get = raw.get
-    comment_id = str(key) if (key := get("id")).__class__ is int and key > 0 else _positive_id(key)
+    comment_id = (
+        str(key) if (key := raw.get("id")).__class__ is int and key > 0 else _positive_id(key)
+    )
     if comment_id is None:
-        raise RecordError("a comment has no id", _where(where(), "comments.id"))
-    public = get("public")
+        raise RecordError("a comment has no id", _where(_at(where), "comments.id"))
+    public = raw.get("public")
     if public.__class__ is not bool:
         raise RecordError(
             f"comment {comment_id} has no public flag",
-            _where(where(), f"comments[{comment_id}].public"),
+            _where(_at(where), f"comments[{comment_id}].public"),
         )
-    body = get("plain_body")
+    body = raw.get("plain_body")
     if body.__class__ is not str:
-        body = get("body")
+        body = raw.get("body")
         if not isinstance(body, str):
             body = ""
-    created = get("created_at")
+    created = raw.get("created_at")
     created_at: datetime | None = None
     if created.__class__ is str:  # the usual case, without building the field's name
-        try:
-            created_at = parse_timestamp(created, naive_zone=naive_zone)  # type: ignore[arg-type]
-        except (ValueError, OverflowError, OSError):
-            created_at = None
+        created_at = _utc_text(created)  # type: ignore[arg-type]
+        if created_at is None:
+            try:
+                created_at = parse_timestamp(created, naive_zone=naive_zone)  # type: ignore[arg-type]
+            except (ValueError, OverflowError, OSError):
+                created_at = None
     if created_at is None:  # a number, or the error naming the field
         field = f"comments[{comment_id}].created_at"
-        created_at = timestamp(raw, "created_at", where(), naive_zone, field=field)
-    attachments = get("attachments")
+        created_at = timestamp(raw, "created_at", _at(where), naive_zone, field=field)
+    attachments = raw.get("attachments")
     return Message(
         comment_id,
         _REPLY if public else _NOTE,
         body,
         created_at,
-        people[author] if (author := get("author_id")).__class__ is int else people(author),
+        people[author] if (author := raw.get("author_id")).__class__ is int else people(author),
         tuple(
             [
                 item
@@ -231,15 +259,18 @@ def _comment(raw: object, people: _People, naive_zone: str, where: _Where) -> Me
     )
 
 
-def _time(raw: Raw, key: str, naive_zone: str, where: _Where) -> datetime:
+def _time(raw: Raw, key: str, naive_zone: str, where: _Site) -> datetime:
     """:func:`timestamp` without building an ErrorContext for a readable text."""
     value = raw.get(key)
     if value.__class__ is str:
+        moment = _utc_text(value)  # type: ignore[arg-type]
+        if moment is not None:
+            return moment
         try:
             return parse_timestamp(value, naive_zone=naive_zone)  # type: ignore[arg-type]
         except (ValueError, OverflowError, OSError):
             pass
-    return timestamp(raw, key, where(), naive_zone)  # a number, or the error naming the field
+    return timestamp(raw, key, _at(where), naive_zone)  # a number, or the error naming the field
 
 
 def map_ticket(
@@ -253,11 +284,13 @@ def map_ticket(
     offset: int | None = None,
 ) -> Ticket:
     """One exported ticket with its comments; raises RecordError when it cannot be read."""
-    return _ticket(raw, comments, _People(users), groups, system_id, naive_zone, offset)
+    ticket_id = record_id(raw)
+    return _ticket(raw, ticket_id, comments, _People(users), groups, system_id, naive_zone, offset)
 
 
 def _ticket(
     raw: object,
+    ticket_id: str | None,
     comments: Sequence[object],
     people: _People,
     groups: Mapping[int, Raw],
@@ -265,27 +298,21 @@ def _ticket(
     naive_zone: str,
     offset: int | None,
 ) -> Ticket:
-    ticket_id = record_id(raw)
-
-    def where() -> ErrorContext:
-        return ErrorContext(
-            system=system_id, stream=STREAM_TICKETS, record_id=ticket_id, offset=offset
-        )
-
+    """:func:`map_ticket` of ``raw``, whose id ``record_id(raw)`` is ``ticket_id``."""
+    where: _Site = (system_id, STREAM_TICKETS, ticket_id, offset)
     if ticket_id is None:
-        raise RecordError("a ticket has no id", _where(where(), "id"))
+        raise RecordError("a ticket has no id", _where(_at(where), "id"))
     raw = cast(Raw, raw)  # record_id() found an id, so it is a mapping
-    get = raw.get
-    native = get("status")
+    native = raw.get("status")
     if native.__class__ is str and native in NATIVE_STATUS:
         status, deleted = NATIVE_STATUS[native], False  # type: ignore[index]
     else:
-        status, deleted = map_status(native, where())
-    group = groups.get(_int(get("group_id")) or 0)
-    tags = get("tags")
-    via = get("via")
+        status, deleted = map_status(native, _at(where))
+    group = groups.get(_int(raw.get("group_id")) or 0)
+    tags = raw.get("tags")
+    via = raw.get("via")
     channel = via.get("channel") if _is_mapping(via) else None
-    subject = get("subject")
+    subject = raw.get("subject")
     return Ticket(
         TicketKey(system_id, ticket_id),
         subject if isinstance(subject, str) else "",
@@ -293,11 +320,13 @@ def _ticket(
         str(native),
         _time(raw, "created_at", naive_zone, where),
         _time(raw, "updated_at", naive_zone, where),
-        map_priority(get("priority")),
-        people(get("requester_id")),
-        people(get("assignee_id")),
+        PRIORITIES.get(priority) if isinstance(priority := raw.get("priority"), str) else None,
+        people[who] if (who := raw.get("requester_id")).__class__ is int else people(who),
+        people[who] if (who := raw.get("assignee_id")).__class__ is int else people(who),
         _text(group.get("name")) if group else None,
-        tuple([t for t in tags if isinstance(t, str)]) if isinstance(tags, list) else (),
+        tuple([t for t in tags if t.__class__ is str or isinstance(t, str)])
+        if tags and isinstance(tags, list)
+        else (),
         deleted,
         tuple([_comment(c, people, naive_zone, where) for c in comments]),
         {"channel": channel} if isinstance(channel, str) else {},
@@ -321,11 +350,13 @@ def map_page(
     quarantined: list[RecordError] = []
     people = _People(users)
     for offset, raw in enumerate(raw_tickets):
+        ticket_id = record_id(raw)
         try:
             tickets.append(
                 _ticket(
                     raw,
-                    comments.get(record_id(raw) or "", ()),
+                    ticket_id,
+                    comments.get(ticket_id or "", ()),
                     people,
                     groups,
                     system_id,

@@ -645,3 +645,74 @@ def test_the_adapter_is_read_only(export: CsvExportStandIn) -> None:
     )
 
     assert not outcome.ok and outcome.message == "Nightly CSV export is read-only"
+
+
+def _varied_rows(export: CsvExportStandIn) -> list[dict[str, str]]:
+    """Export rows with the cells the column-by-column path has to get exactly right."""
+    rows = [export.export_row(seed) for seed in sorted(export.tickets.values(), key=lambda s: s.id)]
+    rows[0]["Ticket ID"] = "0042"  # leading zeros: the id is read as a number
+    rows[1]["Work phone"], rows[1]["Mobile phone"] = "+1 555 0100", "+1 555 0101"
+    rows[2]["Created time"] = "2026-03-08T02:30:00"  # T separator; a DST gap in New York
+    rows[3]["Resolved time"] = rows[3]["Closed time"] = "2026-11-01 01:30:00"  # a DST fold
+    rows[4].update({"Full name": "", "Email": "", "Work phone": "", "Mobile phone": ""})
+    rows[4]["Contact ID"] = ""  # nobody: no requester
+    rows[5]["Tags"] = " a, b ,a,, "
+    rows[6]["Description"] = ""
+    return rows
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "America/New_York"])
+def test_rows_mapped_column_by_column_equal_rows_mapped_one_by_one(
+    export: CsvExportStandIn, tmp_path: Path, zone: str
+) -> None:
+    from adapters._formats.tabular import read_rows
+    from adapters.csv_export.mapping import RowMapper, resolve_columns
+    from app.domain import ErrorContext
+
+    data = export.write_rows("tickets-2026-12-03.csv", _varied_rows(export)).read_bytes()
+    reader = read_rows(data, context=ErrorContext(stream="tickets-2026-12-03.csv"))
+    mapper = RowMapper(
+        reader.header,
+        resolve_columns(reader.header),
+        system_id=SYSTEM,
+        file="tickets-2026-12-03.csv",
+        naive_zone=zone,
+    )
+    blocks = list(reader.blocks(1000))
+    assert len(blocks) == 1
+    by_block = mapper.map_block(blocks[0].rows)
+    one_by_one = [mapper.map_cells(line, cells) for line, cells in blocks[0].records()]
+    assert by_block is not None and by_block == one_by_one
+    assert [list(t.extra.items()) for t in by_block] == [list(t.extra.items()) for t in one_by_one]
+    assert by_block[0].key.external_id == "42" and by_block[4].requester is None
+    assert by_block[1].extra["mobile_phone"] == "+1 555 0101" and by_block[5].tags == ("a", "b")
+
+
+@pytest.mark.parametrize("block_rows", [1, 3, 1024])
+def test_bad_rows_in_a_block_are_quarantined_in_line_order_and_the_others_kept(
+    export: CsvExportStandIn, monkeypatch: pytest.MonkeyPatch, block_rows: int
+) -> None:
+    import adapters.csv_export.adapter as adapter_module
+
+    monkeypatch.setattr(adapter_module, "BLOCK_ROWS", block_rows)
+    rows = _varied_rows(export)[:8]
+    rows[2]["Closed time"] = "2026-02-30 10:00:00"  # no such day
+    rows[5]["Status"] = ""
+    path = export.write_rows("tickets-2026-12-04.csv", rows)
+    text = path.read_bytes().replace(b'"' + rows[3]["Ticket ID"].encode() + b'",', b'"x",', 1)
+    before_row_6 = b'\r\n"' + rows[6]["Ticket ID"].encode() + b'",'
+    ragged = text.replace(before_row_6, b'\r\n"999"' + before_row_6, 1)  # a record of one cell
+
+    tickets, errors = make_adapter(export.folder)._parse(path.name, ragged)
+
+    assert [t.key.external_id for t in tickets] == [
+        str(int(rows[i]["Ticket ID"])) for i in (0, 1, 4, 6, 7)
+    ]
+    assert [(e.context.field, e.context.record_id) for e in errors] == [
+        ("Closed time", rows[2]["Ticket ID"]),
+        ("Ticket ID", "x"),
+        ("Status", rows[5]["Ticket ID"]),
+        ("Subject", "999"),  # the ragged row
+    ]
+    lines = [e.details["line"] for e in errors]
+    assert lines == sorted(lines)

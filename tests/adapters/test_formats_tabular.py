@@ -232,3 +232,38 @@ def test_records_are_the_rows_without_row_objects() -> None:
     assert list(reader.records()) == [(5, ["3", "c"]), (6, ["4", "d"])]  # the same stream
     assert [(e.details["line"], e.context.field) for e in bad] == [(3, "Subject")]
     assert list(reader) == []
+
+
+def test_blocks_give_the_rows_and_lines_of_records() -> None:
+    # Multi-line cells (LF, CR, CR LF), blank lines and a ragged row, in blocks smaller than
+    # the file: the lines worked out from the cells are the reader's own.
+    data = b'id,body\r\n1,"a\r\nb"\r\n\r\n2,x\r3,"c\rd\ne"\n4\n5,y\r\n\r\n6,"f\r\n\r\ng"\r\n7,z'
+    expected_bad: list[RecordError] = []
+    expected = list(read_rows(data, context=CTX, on_bad_row=expected_bad.append).records())
+    for size in (1, 2, 3, 100):
+        bad: list[RecordError] = []
+        blocks = list(read_rows(data, context=CTX, on_bad_row=bad.append).blocks(size))
+        assert [record for block in blocks for record in block.records()] == expected
+        assert [b.details["line"] for b in bad] == [b.details["line"] for b in expected_bad]
+    assert [line for line, _cells in expected] == [2, 5, 6, 10, 12, 15]
+    assert [b.details["line"] for b in expected_bad] == [9]
+
+
+def test_blocks_keep_the_rows_before_a_malformed_record() -> None:
+    data = b'id,body\r\n1,"a\r\nb"\r\n2,x\r\n3,"bad"quote\r\n4,y\r\n'
+    kept: list[tuple[int, list[str]]] = []
+    with pytest.raises(DecodeError) as caught:
+        for block in read_rows(data, context=CTX).blocks(10):
+            kept.extend(block.records())
+    assert kept == [(2, ["1", "a\nb"]), (4, ["2", "x"])]
+    assert caught.value.details["line"] == 5
+
+
+def test_blocks_raise_a_ragged_row_after_the_rows_before_it_without_a_handler() -> None:
+    data = b"id,body\r\n1,a\r\n2\r\n3,c\r\n"
+    kept: list[tuple[int, list[str]]] = []
+    with pytest.raises(RecordError) as caught:
+        for block in read_rows(data, context=CTX).blocks(10):
+            kept.extend(block.records())
+    assert kept == [(2, ["1", "a"])]
+    assert caught.value.details["line"] == 3

@@ -642,3 +642,19 @@ def test_the_fingerprint_sees_every_field_and_entry() -> None:
         raw._replace(entries=(raw.entries[0]._replace(body="other"), *raw.entries[1:])),
     ]
     assert len({raw.fingerprint, *(other.fingerprint for other in changed)}) == 4
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "UTC"])
+def test_portal_time_reads_like_parse_timestamp_also_around_dst_changes(zone: str) -> None:
+    from adapters.osticket.mapping import portal_time
+    from app.timeutil import parse_timestamp
+
+    moment = datetime(2025, 1, 1)
+    while moment.year < 2027:  # every 37 minutes: both DST changes of both years, each side
+        text = moment.strftime("%Y-%m-%d %H:%M:%S")
+        read = portal_time(text, naive_zone=zone)
+        assert read == parse_timestamp(text, naive_zone=zone) and read.tzinfo is UTC
+        moment += timedelta(minutes=37)
+    for bad in ("2026-02-30 10:00:00", "0000-00-00 00:00:00", "2026-11-05T01:56:42", ""):
+        with pytest.raises(ValueError, match="unreadable timestamp"):
+            portal_time(bad, naive_zone=zone)
