@@ -155,7 +155,8 @@ device = Table(
 search_docs = Table(
     "search_docs",
     metadata,
-    # the FTS rowid: the text's time in ms << 20 | facet codes | a few unique bits
+    # the FTS rowid (migration 0006): status code | time in ms counted down | other facet codes |
+    # a few unique bits (see app.cache.search)
     Column("doc", Integer, primary_key=True, autoincrement=False),
     Column("ticket_id", Integer, nullable=False),
     Column("message_id", Integer),  # NULL for the ticket's subject

@@ -11,12 +11,16 @@ How text is indexed (SQLite FTS5, table ``search_fts``; one row per subject and 
 - ``facets``: opaque tokens for the assignee (name, e-mail, external id), so that filter is an
   index intersection instead of a join.
 
-The FTS rowid (``search_docs.doc``) is the text's time in milliseconds, shifted left by 20 bits
-that carry the system, status, priority and kind codes plus a few bits to keep keys unique.
-"Newest first" is FTS5's native descending rowid scan, a date range is a rowid range and those
-filters are bit tests on each matching rowid (one ``rowid & mask = codes`` test for all the
-fields that allow a single value): counting the matches and taking the newest page stays fast
-at a million messages (intersecting with a token in every other text would not).
+The FTS rowid (``search_docs.doc``) leads with the status code (3 bits), then the text's time
+in milliseconds counted down from the year 2248 (newer texts have smaller keys; a text dated
+before 1970 counts as 1970), then 17 bits with the system, priority and kind codes plus a few
+bits to keep keys unique. A status filter and a date range are one rowid range per allowed
+status, which FTS5 seeks to: counting ``refund`` in open tickets reads only the open tickets'
+matches. "Newest first" is FTS5's ascending rowid scan of each status's range (a seek and a
+short scan each; the ranges are merged by time). The other filters are bit tests on each
+matching rowid (one ``rowid & mask = codes`` test for all the fields that allow a single
+value); intersecting with a token in every other text would not stay fast at a million
+messages.
 
 Counting: a query of one plain word or one two-character Chinese word without filters is
 counted from the FTS5 vocabulary (``fts5vocab``: that term's document count, no per-row VM
@@ -80,12 +84,20 @@ __all__ = [
 
 HIGHLIGHT_START = "\x02"
 HIGHLIGHT_END = "\x03"
-# A doc key (the FTS rowid), low bits first: 6 bits to keep keys unique, then the kind,
-# priority, status and system codes, then the text's time in ms. Newest first is a descending
-# rowid scan; a date range is a rowid range; those four filters are bit tests on the rowid.
+# A doc key (the FTS rowid), high bits first: the status code, the text's time in ms counted
+# down from _TIME_MAX (newest first is FTS5's ascending rowid scan, which seeks to a range's
+# start), then the system, priority and kind codes and 6 bits to keep keys unique. A status
+# filter and a date range are one rowid range per allowed status; the other fields are bit
+# tests on each matching rowid.
 _UNIQUE_BITS = 6
-_FIELDS = {"kind": (6, 3), "priority": (8, 7), "status": (11, 7), "system": (14, 63)}
-_TIME_SHIFT = 20
+_FIELDS = {"kind": (6, 3), "priority": (8, 7), "system": (11, 63)}
+_TIME_SHIFT = 17
+_TIME_MAX = 2**43 - 1  # ms after 1970 (the year 2248)
+_LATEST_MS = _TIME_MAX - (1 << 20)  # texts are clamped to [1970, here], leaving room to move on
+_LOW = (1 << _TIME_SHIFT) - 1  # the bits below the time
+_STATUS_SHIFT = 60
+_STATUS_CODES = (0, 1, 2, 3, 4, 5, 7)  # 7: a status outside the vocabulary
+_BY_TIME = (1 << _STATUS_SHIFT) - 1  # a key without its status: newest first, ascending
 _CODES: dict[str, dict[str | None, int]] = {
     "kind": {"subject": 0, "reply": 1, "note": 2, "event": 3},
     "priority": {None: 0, "low": 1, "normal": 2, "high": 3, "urgent": 4},
@@ -122,8 +134,21 @@ def _nfkc(text: str) -> str:
     return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
+class _Doubled(dict[int, str]):
+    """``str.translate`` table: each character ``c`` becomes ``c c`` (the inside of a run)."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        self[code] = value = f"{char} {char}"
+        return value
+
+
+_DOUBLED = _Doubled()
+
+
 def _bigrams(run: str) -> str:
-    return " ".join(map(str.__add__, run, run[1:]))
+    """``abcd`` -> ``ab bc cd`` (a one-character run stays as it is)."""
+    return run[0] + run[1:-1].translate(_DOUBLED) + run[-1] if len(run) > 1 else run
 
 
 def index_text(text: str) -> tuple[str, str]:
@@ -135,13 +160,10 @@ def index_text(text: str) -> tuple[str, str]:
     parts = _CJK_SPLIT.split(text)
     if len(parts) == 1:
         return text, ""
-    tails: dict[str, None] = {}  # ordered, without repeats
-    for index in range(1, len(parts), 2):  # the CJK runs
-        run = parts[index]
-        if len(run) > 1:
-            tails[run[-1]] = None
-            parts[index] = _bigrams(run)
-    return " ".join(parts), " ".join(tails)
+    runs = parts[1::2]
+    parts[1::2] = map(_bigrams, runs)
+    # the tails in order, without repeats
+    return " ".join(parts), " ".join({run[-1]: None for run in runs if len(run) > 1})
 
 
 @functools.lru_cache(maxsize=65536)
@@ -205,7 +227,10 @@ class _Term:
                 parts.append(re.escape(text))
             else:
                 tail = f"{_LATIN}*" if last and self.prefix else ""
-                parts.append(f"(?<!{_LATIN}){re.escape(text)}{tail}(?!{_LATIN})")
+                # the word first, then "no Latin character before it": a literal start lets
+                # the regex engine skip ahead to each occurrence
+                before = f"(?<!{_LATIN}.{{{len(text)}}})"
+                parts.append(f"{re.escape(text)}{before}{tail}(?!{_LATIN})")
         return re.compile(r"[\W_]*".join(parts))
 
 
@@ -301,9 +326,10 @@ def _facet(kind: str, value: str) -> str:
     return f"f{digest}"
 
 
-def _assignee_facets(name: str | None, email: str | None, external_id: str | None) -> list[str]:
+@functools.lru_cache(maxsize=8192)
+def _assignee_facets(name: str | None, email: str | None, external_id: str | None) -> str:
     values = [v.casefold() for v in (name, email, external_id) if v]
-    return [_facet("assignee", v) for v in values] or [_facet("assignee", "")]
+    return " ".join([_facet("assignee", v) for v in values] or [_facet("assignee", "")])
 
 
 class Order(StrEnum):
@@ -338,20 +364,23 @@ class SearchFilters:
         tokens += [_facet("assignee", "")] if self.unassigned else []
         return f"facets : ({' OR '.join(tokens)})" if tokens else ""
 
-    def rowid_range(self) -> tuple[int, int]:
-        """The doc keys of the date range, ``[low, high]``."""
-        low = -(2**63) if self.since is None else _millis(self.since) << _TIME_SHIFT
-        high = 2**63 - 1 if self.until is None else (_millis(self.until) << _TIME_SHIFT) - 1
-        return low, high
+    def rowid_ranges(self) -> tuple[tuple[int, int], ...] | None:
+        """The doc keys ``[low, high]`` of the allowed statuses within the date range, one range
+        per status (``None``: every key, neither filter is set; empty: no key)."""
+        if not self.statuses and self.since is None and self.until is None:
+            return None
+        # the time counts down: ``until`` (exclusive) bounds the low end, ``since`` the high end
+        low = 0 if self.until is None else _TIME_MAX - min(_millis(self.until) - 1, _TIME_MAX)
+        high = _TIME_MAX if self.since is None else _TIME_MAX - max(_millis(self.since), 0)
+        if low > high:
+            return ()
+        statuses = {_CODES["status"].get(v, 7) for v in self.statuses} or _STATUS_CODES
+        return _status_ranges(sorted(statuses), low, high)
 
-    def masks(self, system_codes: dict[str, int]) -> tuple[int, int, int, int] | None:
-        """Allowed-code bit masks for kind, priority, status and system (``None``: no match)."""
+    def masks(self, system_codes: dict[str, int]) -> tuple[int, int, int] | None:
+        """Allowed-code bit masks for kind, priority and system (``None``: no match)."""
         masks = []
-        for field_name, values in (
-            ("kind", self.kinds),
-            ("priority", self.priorities),
-            ("status", self.statuses),
-        ):
+        for field_name, values in (("kind", self.kinds), ("priority", self.priorities)):
             codes = _CODES[field_name]
             masks.append(_mask({codes.get(v, 7) for v in values}) if values else _ANY)
         if self.systems:
@@ -361,7 +390,21 @@ class SearchFilters:
             masks.append(_mask(known))
         else:
             masks.append(_ANY)
-        return masks[0], masks[1], masks[2], masks[3]
+        return masks[0], masks[1], masks[2]
+
+
+def _status_ranges(codes: Iterable[int], low: int, high: int) -> tuple[tuple[int, int], ...]:
+    """The doc keys ``[low, high]`` of each status code between two (counted down) times."""
+    return tuple(
+        (
+            (code << _STATUS_SHIFT) | (low << _TIME_SHIFT),
+            (code << _STATUS_SHIFT) | (high << _TIME_SHIFT) | _LOW,
+        )
+        for code in codes
+    )
+
+
+_EVERY_STATUS = _status_ranges(_STATUS_CODES, 0, _TIME_MAX)
 
 
 def _mask(codes: Iterable[int]) -> int:
@@ -382,17 +425,22 @@ class _Doc(NamedTuple):  # a tuple: built once per text, cheaply
     text: str
     bits: int  # the facet codes, in place in the doc key
     facets: str  # assignee tokens
+    sig: int  # ``_sig`` of the above
 
-    @property
-    def sig(self) -> int:
-        payload = f"{self.at_micros}\x1f{self.bits}\x1f{self.facets}\x1f{self.text}".encode()
-        return int.from_bytes(hashlib.blake2b(payload, digest_size=8).digest(), signed=True)
+
+def _sig(at_micros: int, bits: int, facets: str, text: str) -> int:
+    """A hash of what a doc indexes: an unchanged text keeps its doc."""
+    payload = f"{at_micros}\x1f{bits}\x1f{facets}\x1f{text}".encode()
+    return int.from_bytes(hashlib.blake2b(payload, digest_size=8).digest(), signed=True)
+
+
+_KIND_BITS = {kind: code << 6 for kind, code in _CODES["kind"].items() if kind}
 
 
 def _bits(system: int, status: str, priority: str | None, kind: str) -> int:
     return (
-        (system << 14)
-        | (_CODES["status"].get(status, 7) << 11)
+        (_CODES["status"].get(status, 7) << _STATUS_SHIFT)
+        | (system << 11)
         | (_CODES["priority"].get(priority, 7) << 8)
         | (_CODES["kind"].get(kind, 3) << 6)
     )
@@ -450,9 +498,10 @@ def _wanted_docs(db: sqlite3.Connection, ticket_ids: Sequence[int]) -> dict[tupl
         codes = system_codes(db, {row[1] for row in rows}, add=True)
         for tid, system, status, priority, a_name, a_email, a_ext, subject, created in rows:
             bits = _bits(codes[system], status, priority, "subject")
-            assignee = " ".join(_assignee_facets(a_name, a_email, a_ext))
+            assignee = _assignee_facets(a_name, a_email, a_ext)
             facets[tid] = (bits & ~(3 << 6), assignee)
-            wanted[(tid, 0)] = _Doc(tid, None, created, subject, bits, assignee)
+            sig = _sig(created, bits, assignee, subject)
+            wanted[(tid, 0)] = _Doc(tid, None, created, subject, bits, assignee, sig)
         messages = db.execute(
             "SELECT m.ticket_id, m.id, m.kind, m.body_text, m.created_at FROM json_each(?) j"
             " JOIN messages m ON m.ticket_id = j.value",
@@ -461,8 +510,9 @@ def _wanted_docs(db: sqlite3.Connection, ticket_ids: Sequence[int]) -> dict[tupl
         for tid, mid, kind, body, created in messages:
             shared = facets.get(tid)
             if shared is not None:
-                bits = shared[0] | (_CODES["kind"].get(kind, 3) << 6)
-                wanted[(tid, mid)] = _Doc(tid, mid, created, body, bits, shared[1])
+                bits = shared[0] | _KIND_BITS.get(kind, 3 << 6)
+                sig = _sig(created, bits, shared[1], body)
+                wanted[(tid, mid)] = _Doc(tid, mid, created, body, bits, shared[1], sig)
     return wanted
 
 
@@ -477,7 +527,11 @@ def _allocate(db: sqlite3.Connection, docs: Sequence[_Doc]) -> list[int]:
     rounds = 0
     while pending:
         bases = {
-            i: ((docs[i].at_micros // 1000 + later[i]) << _TIME_SHIFT) | docs[i].bits
+            i: (
+                (_TIME_MAX - min(max(docs[i].at_micros // 1000, 0), _LATEST_MS) - later[i])
+                << _TIME_SHIFT
+            )
+            | docs[i].bits
             for i in pending
         }
         for chunk in _json_chunks(sorted(set(bases.values()) - full)):
@@ -492,9 +546,14 @@ def _allocate(db: sqlite3.Connection, docs: Sequence[_Doc]) -> list[int]:
         retry: list[int] = []
         for i in pending:
             base = bases[i]
+            seed = docs[i].ticket_id * 7 + (docs[i].message_id or 0) * 13
+            key = base | (seed & 63)
+            if key not in taken:  # the usual case: the doc's own spare key is free
+                taken.add(key)
+                keys[i] = key
+                continue
             if base not in full:
-                seed = docs[i].ticket_id * 7 + (docs[i].message_id or 0) * 13
-                for spare in range(1 << _UNIQUE_BITS):
+                for spare in range(1, 1 << _UNIQUE_BITS):
                     key = base | ((seed + spare) & 63)
                     if key not in taken:
                         taken.add(key)
@@ -596,7 +655,8 @@ _FOLD_TABLE = _FoldTable()
 
 
 def _fold_chars(text: str) -> str:
-    return text.translate(_FOLD_TABLE)
+    # ASCII: lower case is all there is to it (and much faster than a translation table)
+    return text.lower() if text.isascii() else text.translate(_FOLD_TABLE)
 
 
 def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -646,19 +706,18 @@ _ONE_LINE = str.maketrans("\r\n\t\v\f", "     ")
 
 def _snippet(text: str, spans: list[tuple[int, int]]) -> tuple[str, tuple[tuple[int, int], ...]]:
     """At most ``SNIPPET_CHARS`` of ``text`` around its first match, on one line."""
-    line = text.translate(_ONE_LINE)  # same length: the ranges stay valid
-    if len(line) <= SNIPPET_CHARS:
-        return line, tuple(spans)
+    if len(text) <= SNIPPET_CHARS:
+        return text.translate(_ONE_LINE), tuple(spans)  # same length: the ranges stay valid
     first = spans[0][0] if spans else 0
-    start = max(0, min(first - SNIPPET_CHARS // 4, len(line) - SNIPPET_CHARS))
+    start = max(0, min(first - SNIPPET_CHARS // 4, len(text) - SNIPPET_CHARS))
     end = start + SNIPPET_CHARS
     prefix = "…" if start else ""
-    suffix = "…" if end < len(line) else ""
+    suffix = "…" if end < len(text) else ""
     shift = len(prefix) - start
     inside = tuple(
         (max(s, start) + shift, min(e, end) + shift) for s, e in spans if s < end and e > start
     )
-    return prefix + line[start:end] + suffix, inside
+    return prefix + text[start:end].translate(_ONE_LINE) + suffix, inside
 
 
 # ---------------------------------------------------------------- querying
@@ -697,34 +756,58 @@ class SearchResult:
     hits: tuple[SearchHit, ...] = field(default_factory=tuple)
 
 
-_WHERE = " FROM search_fts WHERE search_fts MATCH ?"
-_RANGE = " AND rowid BETWEEN ? AND ?"  # only with a date range (FTS5 checks it on every row)
-_EVERY_KEY = (-(2**63), 2**63 - 1)
 # one bit test per field allowing several codes: its mask parameter has bit n set when code n
 # is allowed; the fields allowing one code each share one test, ``rowid & mask = codes``
-_TESTS = {
-    name: f" AND (? >> ((rowid >> {shift}) & {width})) & 1"
-    for name, (shift, width) in _FIELDS.items()
-}
-_EXACT = " AND (rowid & ?) = ?"
+_TEST = " AND (?{} >> ((rowid >> {}) & {})) & 1"
+_EXACT = " AND (rowid & ?{}) = ?{}"
+_SCORE = "bm25(search_fts, 1.0, 1.0, 0.0)"
 _VOCABULARY = "search_vocab"
 
 
-@functools.lru_cache(maxsize=128)
-def _statements(tested: tuple[str, ...], exact: bool, ranged: bool) -> tuple[str, str, str]:
-    """The count, newest-page and relevance-page statements for these filter tests."""
-    where = (
-        _WHERE
-        + (_RANGE if ranged else "")
-        + "".join(_TESTS[name] for name in tested)
-        + (_EXACT if exact else "")
+@functools.lru_cache(maxsize=256)
+def _statements(tested: tuple[str, ...], exact: bool, arms: int) -> tuple[str, str, str]:
+    """The count, newest-page and relevance-page statements for these filter tests over
+    ``arms`` doc key ranges (0: every key, which the newest page never uses).
+
+    Parameters: ``?1`` the MATCH expression, then the tests' masks (and the exact test's mask
+    and codes), then each range's low and high key, then (several ranges) how many rows each
+    range gives the newest page, then the limit and the offset.
+    """
+    where = " FROM search_fts WHERE search_fts MATCH ?1"
+    number = 2
+    for name in tested:
+        shift, width = _FIELDS[name]
+        where += _TEST.format(number, shift, width)
+        number += 1
+    if exact:
+        where += _EXACT.format(number, number + 1)
+        number += 2
+    ranged = [
+        f"{where} AND rowid BETWEEN ?{number + 2 * arm} AND ?{number + 2 * arm + 1}"
+        for arm in range(arms)
+    ]
+    number += 2 * arms
+    if arms <= 1:
+        where = ranged[0] if ranged else where
+        page = f" LIMIT ?{number} OFFSET ?{number + 1}"
+        return (
+            "SELECT count(*)" + where,
+            "SELECT rowid, NULL" + where + " ORDER BY rowid" + page,
+            f"SELECT rowid, {_SCORE}{where} ORDER BY 2" + page,
+        )
+    # several statuses: each range is read newest first (a seek and a short ascending scan),
+    # then the ranges are merged by time
+    page = f" LIMIT ?{number + 1} OFFSET ?{number + 2}"
+    # (constants and placeholders only, never input)
+    newest = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT rowid AS doc{arm} ORDER BY rowid LIMIT ?{number})"  # noqa: S608
+        for arm in ranged
     )
+    ranked = " UNION ALL ".join(f"SELECT rowid AS doc, {_SCORE} AS score{arm}" for arm in ranged)
     return (
-        "SELECT count(*)" + where,
-        "SELECT rowid, NULL" + where + " ORDER BY rowid DESC LIMIT ? OFFSET ?",
-        "SELECT rowid, bm25(search_fts, 1.0, 1.0, 0.0) AS score"
-        + where
-        + " ORDER BY score LIMIT ? OFFSET ?",
+        "SELECT " + " + ".join(f"(SELECT count(*){arm})" for arm in ranged),
+        f"SELECT doc, NULL FROM ({newest}) ORDER BY doc & {_BY_TIME}, doc{page}",  # noqa: S608
+        f"SELECT doc, score FROM ({ranked}) ORDER BY score{page}",  # noqa: S608
     )
 
 
@@ -773,20 +856,29 @@ class _Plan:
     """A parsed query: how to count it and read its pages, and its terms (for highlighting)."""
 
     expression: str  # the FTS5 MATCH expression
-    low: int  # the doc key range (the date range)
-    high: int
+    ranges: tuple[tuple[int, int], ...] | None  # doc key ranges (``None``: every key)
     tested: tuple[str, ...]  # fields with a bit test each
     tests: tuple[int, ...]  # their masks, then the exact test's mask and codes
     exact: bool
     vocabulary: str | None  # the one term whose vocabulary row is the count
     terms: tuple[_Term, ...]
 
-    def statement(self, which: int) -> tuple[str, tuple[Any, ...]]:
-        """Statement ``which`` (0 count, 1 newest, 2 relevance) and its parameters."""
-        ranged = (self.low, self.high) != _EVERY_KEY
-        bounds = (self.low, self.high) if ranged else ()
-        sql = _statements(self.tested, self.exact, ranged)[which]
-        return sql, (self.expression, *bounds, *self.tests)
+    def count_statement(self) -> tuple[str, tuple[Any, ...]]:
+        """The statement counting the matches, and its parameters."""
+        ranges = self.ranges or ()
+        sql = _statements(self.tested, self.exact, len(ranges))[0]
+        return sql, (self.expression, *self.tests, *(key for pair in ranges for key in pair))
+
+    def page_statement(self, order: Order, limit: int, offset: int) -> tuple[str, tuple[Any, ...]]:
+        """The statement reading one page of ``(doc, score)``, and its parameters."""
+        ranges = self.ranges
+        if ranges is None and order is Order.NEWEST:
+            ranges = _EVERY_STATUS  # newest first: each status's keys in time order
+        ranges = ranges or ()
+        sql = _statements(self.tested, self.exact, len(ranges))[1 if order is Order.NEWEST else 2]
+        bounds = (key for pair in ranges for key in pair)
+        each = (offset + limit,) if len(ranges) > 1 else ()
+        return sql, (self.expression, *self.tests, *bounds, *each, limit, offset)
 
 
 def _plan(
@@ -800,21 +892,21 @@ def _plan(
     facet_expression = filters.expression()
     expression = text_expression + (f" AND {facet_expression}" if facet_expression else "")
     masks = filters.masks(system_codes(db, filters.systems, add=False))
-    if masks is None:
+    ranges = filters.rowid_ranges()
+    if masks is None or ranges == ():
         return None
-    low, high = filters.rowid_range()
     tested, params, exact = _tests(masks)
     tests = (*params, *(exact or ()))
-    unfiltered = not facet_expression and not tests and (low, high) == _EVERY_KEY
+    unfiltered = not facet_expression and not tests and ranges is None
     vocabulary = _vocabulary_term(terms) if unfiltered else None
-    return _Plan(expression, low, high, tested, tests, exact is not None, vocabulary, tuple(terms))
+    return _Plan(expression, ranges, tested, tests, exact is not None, vocabulary, tuple(terms))
 
 
 def _count(db: sqlite3.Connection, plan: _Plan) -> int:
     """How many texts match: the term's vocabulary row, or a count over the index."""
     if plan.vocabulary is not None:
         return _vocabulary_count(db, plan.vocabulary)
-    statement, params = plan.statement(0)
+    statement, params = plan.count_statement()
     return int(db.execute(statement, params).fetchone()[0])
 
 
@@ -823,8 +915,7 @@ def _page(
 ) -> tuple[SearchHit, ...]:
     if limit <= 0:
         return ()
-    statement, params = plan.statement(2 if order is Order.RELEVANCE else 1)
-    page = db.execute(statement, (*params, limit, offset)).fetchall()
+    page = db.execute(*plan.page_statement(order, limit, offset)).fetchall()
     if not page:
         return ()
     details = {row[0]: row for row in db.execute(_DETAILS, (json.dumps([row[0] for row in page]),))}
@@ -974,7 +1065,7 @@ class SearchSession:
         if version != self._counts_version:
             self._counts.clear()
             self._counts_version = version
-        key = (plan.expression, plan.low, plan.high, plan.tested, plan.exact, plan.tests)
+        key = (plan.expression, plan.ranges, plan.tested, plan.exact, plan.tests)
         total = self._counts.get(key)
         if total is None:
             total = self._counts[key] = _count(db, plan)

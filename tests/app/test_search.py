@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -289,6 +290,38 @@ def test_a_pending_local_status_keeps_its_facet_until_delivered(cache: Cache) ->
         assert _found(conn, "更新", statuses=("solved",)) == {("4", "subject"), ("4", "reply")}
 
 
+def test_texts_at_one_moment_or_before_1970_all_get_keys_and_are_found(cache: Cache) -> None:
+    # a date-only export: 70 messages at the same instant (more than the 64 keys of one
+    # millisecond and facet combination), and a ticket from before 1970 (counted as 1970)
+    same = datetime(2026, 11, 20, tzinfo=UTC)
+    crowded = Ticket(
+        key=TicketKey("csv", "70"),
+        subject="Bulk import",
+        status=Status.OPEN,
+        native_status="open",
+        created_at=same,
+        updated_at=same,
+        messages=tuple(
+            Message(f"b{i}", MessageKind.REPLY, f"warranty line {i}", same) for i in range(70)
+        ),
+    )
+    old = replace(
+        _ticket("csv", 71, "warranty from the archive", status=Status.CLOSED),
+        created_at=datetime(1969, 7, 20, tzinfo=UTC),
+    )
+    with cache.engine.begin() as conn:
+        repo.store_pull(conn, "csv", [crowded, old], [], None, T0, True)
+    with cache.engine.connect() as conn:
+        assert search.search(conn, "warranty", limit=0).total == 71
+        assert search.search(conn, "warranty", search.SearchFilters(statuses=("open",))).total == 70
+        newest = search.search(conn, "warranty", limit=100)
+        assert [h.external_id for h in newest.hits][-1] == "71"  # the oldest comes last
+        assert _found(conn, "warranty", until=datetime(1970, 1, 2, tzinfo=UTC)) == {
+            ("71", "subject")
+        }
+        assert len({h.message_id for h in newest.hits}) == 71  # one key each
+
+
 class _PausedSession(search.SearchSession):
     """Stops inside the first progress callback until the test has typed the next key."""
 
@@ -394,6 +427,80 @@ def test_migrating_a_0002_cache_indexes_the_tickets_already_cached(tmp_path: Pat
             assert int(version) >= 3  # upgraded through 0003 (and whatever came after)
             assert _found(conn, "退款", priorities=("high",)) == {("7", "subject"), ("7", "reply")}
             assert _found(conn, "refund") == {("7", "reply")}
+    finally:
+        cache.close()
+
+
+def test_migrating_a_0005_cache_re_keys_the_texts_it_had_indexed(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from app.cache.engine import _alembic_config
+
+    path = tmp_path / "old.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    config = _alembic_config()
+    day = 86_400_000_000  # µs
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+        connection.execute(
+            text(
+                "INSERT INTO tickets (id, system_id, external_id, subject, status, native_status,"
+                " priority, tags, extra, created_at, updated_at, deleted, synced_at) VALUES"
+                f" (1, 'portal', '7', '旧单退款', 'pending', 'p', 'high', '[]', '{{}}', {day},"
+                f" {day}, 0, 0)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO messages (id, ticket_id, external_id, kind, body_text, attachments,"
+                " created_at) VALUES (5, 1, 'm1', 'reply', 'Refund approved 已退款', '[]',"
+                f" {2 * day})"
+            )
+        )
+        # the index as 0003-0005 wrote it: time in ms << 20 | system << 14 | status << 11 |
+        # priority << 8 | kind << 6 | unique bits
+        subject_key = ((day // 1000) << 20) | (2 << 11) | (3 << 8)
+        reply_key = ((2 * day // 1000) << 20) | (2 << 11) | (3 << 8) | (1 << 6) | 5
+        connection.execute(
+            text("INSERT INTO search_systems (code, system_id) VALUES (0, 'portal')")
+        )
+        connection.execute(
+            text(
+                "INSERT INTO search_docs (doc, ticket_id, message_id, sig) VALUES"
+                f" ({subject_key}, 1, NULL, 1), ({reply_key}, 1, 5, 2)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO search_fts (rowid, body, tail, facets) VALUES"
+                f" ({subject_key}, '旧单 单退 退款', '款', ''),"
+                f" ({reply_key}, 'Refund approved 已退 退款', '款', '')"
+            )
+        )
+    engine.dispose()
+    cache = open_cache(path)
+    try:
+        with cache.engine.connect() as conn:
+            assert _count_docs(conn) == (2, 2)
+            old = conn.execute(
+                text("SELECT count(*) FROM search_fts WHERE rowid IN (:a, :b)"),
+                {"a": subject_key, "b": reply_key},
+            ).scalar()
+            assert old == 0  # every text has its new key
+            assert _found(conn, "退款", statuses=("pending",), priorities=("high",)) == {
+                ("7", "subject"),
+                ("7", "reply"),
+            }
+            assert _found(conn, "退款", statuses=("open",)) == set()
+            since = datetime(1970, 1, 2, 12, tzinfo=UTC)
+            assert _found(conn, "refund", since=since) == {("7", "reply")}
+            assert [h.kind for h in search.search(conn, "退款").hits] == ["reply", "subject"]
+            automerge = conn.execute(
+                text("SELECT v FROM search_fts_config WHERE k = 'automerge'")
+            ).scalar()
+            assert automerge == 8
     finally:
         cache.close()
 
