@@ -229,16 +229,33 @@ class Notifier:
         return Baseline(frozenset(ready), mine)
 
     def start(self, baseline: Baseline) -> None:
-        """Take ``baseline`` (nothing in it is news), then replay the events that waited."""
+        """Take ``baseline`` (nothing in it is news), then replay the events that waited (this
+        reads the cache: from the GUI, use :meth:`start_in_background`)."""
         with self._lock:
             self._start(baseline)
+
+    def start_in_background(self, baseline: Baseline) -> None:
+        """:meth:`start` on the notifier's worker thread, after the events already queued
+        there: during a first sync the replay covers tens of thousands of tickets, and on the
+        GUI thread it stalled the window for hundreds of milliseconds."""
+
+        def start() -> None:
+            try:
+                self.start(baseline)
+            except Exception:  # a notification must never take the session down
+                log.exception("notifications: could not replay the changes seen before")
+
+        self._submit(start)
 
     def _start(self, baseline: Baseline) -> None:
         self._ready |= baseline.ready
         self._mine = dict(baseline.mine)
         early, self._early = self._early, None
+        waiting: dict[str, dict[int, None]] = {}  # each ticket once per system, in order
         for system_id, ids in early or []:
-            self._tickets_changed(system_id, ids)
+            waiting.setdefault(system_id, {}).update(dict.fromkeys(ids))
+        for system_id, unique in waiting.items():
+            self._tickets_changed(system_id, list(unique))
 
     def tickets_changed(self, system_id: str, ticket_ids: Sequence[int]) -> list[Notification]:
         """Update the baseline with these tickets; returns (and queues) what is news."""

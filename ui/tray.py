@@ -222,7 +222,7 @@ class TrayController(QObject):
         self._pending.connect(self.schedule)
         notifier.on_pending = self._pending.emit
         self._reader = LatestOnly(self)
-        self._reader.finished.connect(lambda _g, baseline: notifier.start(baseline))
+        self._reader.finished.connect(lambda _g, baseline: notifier.start_in_background(baseline))
         self._reader.failed.connect(lambda _g, exc: log.warning("no notifications: %s", exc))
         self._sla_reader = LatestOnly(self)
         self._sla_reader.finished.connect(self._sla_read)

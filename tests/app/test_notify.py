@@ -179,3 +179,40 @@ def test_restart_takes_the_cache_as_baseline(tmp_path: Path) -> None:
     assert [i.kind for i in again.take(T0)] == [CUSTOMER_REPLY]
     assert h.notifier.pending == []  # detached
     h.cache.close()
+
+
+def test_events_before_the_baseline_are_replayed_once_and_off_the_calling_thread(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    from sqlalchemy import event
+
+    cache = open_cache(tmp_path / "cache.sqlite3")
+    bus = EventBus()
+    notifier = Notifier(cache.engine, ME, lambda: NotifySettings())
+    notifier.attach(bus, prime=False)  # as the tray does: the baseline is read later
+    readers: list[str] = []
+    event.listen(
+        cache.engine,
+        "before_cursor_execute",
+        lambda *_args: readers.append(threading.current_thread().name),
+    )
+    with cache.engine.begin() as conn:
+        old = repo.store_pull(conn, "zd", [ticket(n) for n in range(1, 4)], [], "c", T0, True)
+    for _ in range(50):  # a first sync announces the same tickets again and again
+        bus.publish(TicketsChanged("zd", tuple(old)))
+    bus.publish(FirstSyncCompleted("zd"))
+    notifier.drain()
+    baseline = notifier.baseline()
+    with cache.engine.begin() as conn:  # assigned to me while the baseline was being read
+        new = repo.store_pull(conn, "zd", [ticket(4)], [], "c", T0, True)
+    bus.publish(TicketsChanged("zd", tuple(new)))
+    readers.clear()
+    notifier.start_in_background(baseline)
+    notifier.drain()
+    assert readers and all(name.startswith("notify") for name in readers)
+    assert len(readers) == 2  # each waiting ticket looked at once, not fifty times
+    assert [i.subject for i in notifier.take(T0)] == ["退款 #4"]
+    notifier.detach()
+    cache.close()
