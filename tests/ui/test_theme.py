@@ -198,6 +198,10 @@ def test_subject_takes_the_width_at_1360_and_the_layout_is_remembered(
     QCoreApplication.processEvents()
     first = _subject_fills(window)
     assert first >= 0.3 * window.inbox.viewport().width(), f"Subject squeezed to {first} px"
+    window.views_pane.recount()  # the picture shows the counts, not the debounce before them
+    qtbot.waitUntil(lambda: window.views_pane.count_of("all") == 40, timeout=10_000)
+    assert window.views_pane.select("system:zd")  # counted systems are listed too
+    assert window.views_pane.select("all")
     window.grab().save(str(SHOTS / "inbox-1360x800.png"))
 
     # a layout saved by an older version: fixed widths, the Requester column moved last
