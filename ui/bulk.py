@@ -98,7 +98,7 @@ class BulkActions(QObject):
                         "Bulk", "None of the selected tickets' systems allows this."
                     )
                 )
-        if assign.isEnabled() and not self._me().email:
+        if assign.isEnabled() and not self.me().email:
             assign.setEnabled(False)
             assign.setToolTip(
                 QCoreApplication.translate(
@@ -146,7 +146,8 @@ class BulkActions(QObject):
         else:
             start()
 
-    def _me(self) -> Person:
+    def me(self) -> Person:
+        """The agent as an assignee (from the settings agent_name / agent_email)."""
         config = self.ws.config
         email = str(config.values.get("agent_email") or "") or None
         return Person(name=str(config.get("agent_name") or "") or None, email=email)
@@ -154,7 +155,7 @@ class BulkActions(QObject):
     def assign_to_me(self, ids: Sequence[int]) -> None:
         """Assign every ticket of ``ids`` to the agent (systems that allow it); Undo gives each
         back to whoever had it (or unassigns it)."""
-        me = self._me()
+        me = self.me()
         with self.ws.cache.engine.connect() as conn:
             previous = queries.assignees(conn, list(ids))
         self.run(

@@ -1,4 +1,4 @@
-"""Canned replies with variables, macros (a reply and a status in one action), signatures.
+"""Canned replies with variables, macros (a reply plus status, tags and assignee), signatures.
 
 Templates use ``{{customer.name}}``, ``{{customer.email}}``, ``{{ticket.id}}``,
 ``{{ticket.subject}}`` and ``{{agent.name}}``; an unknown variable is left as written so the
@@ -21,14 +21,40 @@ _VARIABLE = re.compile(r"\{\{\s*([a-z_]+)\.([a-z_]+)\s*\}\}")
 
 @dataclass(frozen=True, slots=True)
 class Canned:
-    """A reply template; ``status`` makes it a macro (reply + status in one action)."""
+    """A reply template; ``status``, ``tags`` (added) and ``assign_to_me`` make it a macro: one
+    choice, then the reply and each of these as its own audited action."""
 
     title: str
     body: str
     status: str | None = None
+    tags: tuple[str, ...] = ()
+    assign_to_me: bool = False
+
+    @property
+    def is_macro(self) -> bool:
+        """True when sending does more than reply."""
+        return bool(self.status or self.tags or self.assign_to_me)
 
 
-BUILT_IN: tuple[tuple[object, object, str | None], ...] = (
+def follow_up(macro: Canned | None, ticket_id: int, me: Any) -> list[Any]:
+    """The commands a macro queues after its reply, in order: status, tags, assignee (``me``
+    is the agent's ``Person``; no e-mail or id → no assignment)."""
+    from app.actions import Assign, ChangeStatus, ChangeTags
+    from app.domain import Status
+
+    if macro is None:
+        return []
+    commands: list[Any] = []
+    if macro.status:
+        commands.append(ChangeStatus(ticket_id, Status(macro.status)))
+    if macro.tags:
+        commands.append(ChangeTags(ticket_id, add=macro.tags))
+    if macro.assign_to_me and (me.email or me.external_id):
+        commands.append(Assign(ticket_id, me))
+    return commands
+
+
+BUILT_IN: tuple[tuple[object, object, str | None, tuple[str, ...], bool], ...] = (
     (
         QT_TRANSLATE_NOOP("Canned", "Thanks, looking into it"),
         QT_TRANSLATE_NOOP(
@@ -37,6 +63,8 @@ BUILT_IN: tuple[tuple[object, object, str | None], ...] = (
             "#{{ticket.id}}. We are looking into it and will get back to you shortly.",
         ),
         None,
+        (),
+        False,
     ),
     (
         QT_TRANSLATE_NOOP("Canned", "Refund processed (set pending)"),
@@ -46,6 +74,8 @@ BUILT_IN: tuple[tuple[object, object, str | None], ...] = (
             "processed. Please allow 3-5 working days. Let us know if anything is unclear.",
         ),
         "pending",
+        ("refund",),
+        True,
     ),
     (
         QT_TRANSLATE_NOOP("Canned", "Solved, closing"),
@@ -55,6 +85,8 @@ BUILT_IN: tuple[tuple[object, object, str | None], ...] = (
             "reply if you need anything else.",
         ),
         "solved",
+        (),
+        False,
     ),
 )
 
@@ -66,13 +98,24 @@ def replies() -> list[Canned]:
             QCoreApplication.translate(CONTEXT, str(title)),
             QCoreApplication.translate(CONTEXT, str(body)),
             status,
+            tags,
+            assign,
         )
-        for title, body, status in BUILT_IN
+        for title, body, status, tags, assign in BUILT_IN
     ]
     own = QSettings().value("composer/canned", [])
     for entry in own if isinstance(own, list) else []:
         if isinstance(entry, dict) and entry.get("title") and entry.get("body"):
-            items.append(Canned(str(entry["title"]), str(entry["body"]), entry.get("status")))
+            tags = entry.get("tags") or ()
+            items.append(
+                Canned(
+                    str(entry["title"]),
+                    str(entry["body"]),
+                    entry.get("status") or None,
+                    tuple(str(t) for t in tags) if isinstance(tags, list | tuple) else (),
+                    entry.get("assign_to_me") in (True, "true", "1", 1),
+                )
+            )
     return items
 
 

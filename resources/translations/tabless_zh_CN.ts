@@ -425,57 +425,57 @@
         <translation>{status}：{n} 个工单</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="163"/>
+        <location filename="../../ui/bulk.py" line="164"/>
         <source>Assign to me: {n} tickets</source>
         <translation>分配给我：{n} 个工单</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="181"/>
+        <location filename="../../ui/bulk.py" line="182"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="183"/>
+        <location filename="../../ui/bulk.py" line="184"/>
         <source>Bulk action</source>
         <translation>批量操作</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="216"/>
+        <location filename="../../ui/bulk.py" line="217"/>
         <source>{label} — {done} of {total}</source>
         <translation>{label} — 已完成 {done}/{total}</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="234"/>
+        <location filename="../../ui/bulk.py" line="235"/>
         <source>The bulk action stopped.</source>
         <translation>批量操作已中止。</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="245"/>
+        <location filename="../../ui/bulk.py" line="246"/>
         <source>{n} done</source>
         <translation>{n} 个已完成</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="248"/>
+        <location filename="../../ui/bulk.py" line="249"/>
         <source>{n} skipped (the system does not allow it)</source>
         <translation>{n} 个已跳过（系统不支持）</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="254"/>
+        <location filename="../../ui/bulk.py" line="255"/>
         <source>{n} refused</source>
         <translation>{n} 个被拒绝</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="257"/>
+        <location filename="../../ui/bulk.py" line="258"/>
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="262"/>
+        <location filename="../../ui/bulk.py" line="263"/>
         <source>Undo</source>
         <translation>撤销</translation>
     </message>
     <message>
-        <location filename="../../ui/bulk.py" line="275"/>
+        <location filename="../../ui/bulk.py" line="276"/>
         <source>Undo: {n} tickets</source>
         <translation>撤销：{n} 个工单</translation>
     </message>
@@ -483,12 +483,12 @@
 <context>
     <name>Canned</name>
     <message>
-        <location filename="../../ui/canned.py" line="33"/>
+        <location filename="../../ui/canned.py" line="59"/>
         <source>Thanks, looking into it</source>
         <translation>感谢来信，正在处理</translation>
     </message>
     <message>
-        <location filename="../../ui/canned.py" line="34"/>
+        <location filename="../../ui/canned.py" line="60"/>
         <source>Hello {{customer.name}},
 
 thank you for your message about ticket #{{ticket.id}}. We are looking into it and will get back to you shortly.</source>
@@ -497,12 +497,12 @@ thank you for your message about ticket #{{ticket.id}}. We are looking into it a
 感谢您就工单 #{{ticket.id}} 与我们联系。我们正在处理，稍后会尽快回复您。</translation>
     </message>
     <message>
-        <location filename="../../ui/canned.py" line="42"/>
+        <location filename="../../ui/canned.py" line="70"/>
         <source>Refund processed (set pending)</source>
         <translation>退款已处理（设为等待回复）</translation>
     </message>
     <message>
-        <location filename="../../ui/canned.py" line="43"/>
+        <location filename="../../ui/canned.py" line="71"/>
         <source>Hello {{customer.name}},
 
 your refund for ticket #{{ticket.id}} has been processed. Please allow 3-5 working days. Let us know if anything is unclear.</source>
@@ -511,12 +511,12 @@ your refund for ticket #{{ticket.id}} has been processed. Please allow 3-5 worki
 工单 #{{ticket.id}} 的退款已经处理，预计 3-5 个工作日到账。如有疑问，请随时告诉我们。</translation>
     </message>
     <message>
-        <location filename="../../ui/canned.py" line="51"/>
+        <location filename="../../ui/canned.py" line="81"/>
         <source>Solved, closing</source>
         <translation>已解决，结束</translation>
     </message>
     <message>
-        <location filename="../../ui/canned.py" line="52"/>
+        <location filename="../../ui/canned.py" line="82"/>
         <source>Hello {{customer.name}},
 
 we consider ticket #{{ticket.id}} solved. Simply reply if you need anything else.</source>
@@ -898,7 +898,17 @@ we consider ticket #{{ticket.id}} solved. Simply reply if you need anything else
         <translation>该系统为只读：无法回复。</translation>
     </message>
     <message>
-        <location filename="../../ui/widgets/conversation.py" line="407"/>
+        <location filename="../../ui/widgets/conversation.py" line="417"/>
+        <source>tags: {tags}</source>
+        <translation>标签：{tags}</translation>
+    </message>
+    <message>
+        <location filename="../../ui/widgets/conversation.py" line="419"/>
+        <source>assign to me</source>
+        <translation>分配给我</translation>
+    </message>
+    <message>
+        <location filename="../../ui/widgets/conversation.py" line="421"/>
         <source>then: {status}</source>
         <translation>随后：{status}</translation>
     </message>
@@ -1232,250 +1242,250 @@ we consider ticket #{{ticket.id}} solved. Simply reply if you need anything else
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../ui/views/main_window.py" line="214"/>
+        <location filename="../../ui/views/main_window.py" line="215"/>
         <source>Opening your systems…</source>
         <translation>正在打开您的系统…</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="388"/>
-        <location filename="../../ui/views/main_window.py" line="481"/>
+        <location filename="../../ui/views/main_window.py" line="389"/>
+        <location filename="../../ui/views/main_window.py" line="482"/>
         <source>Search</source>
         <translation>搜索</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="389"/>
+        <location filename="../../ui/views/main_window.py" line="390"/>
         <source>This customer&apos;s tickets in every system</source>
         <translation>该客户在所有系统中的工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="390"/>
+        <location filename="../../ui/views/main_window.py" line="391"/>
         <source>Reply</source>
         <translation>回复</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="391"/>
+        <location filename="../../ui/views/main_window.py" line="392"/>
         <source>Internal note</source>
         <translation>内部备注</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="392"/>
+        <location filename="../../ui/views/main_window.py" line="393"/>
         <source>Send</source>
         <translation>发送</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="393"/>
+        <location filename="../../ui/views/main_window.py" line="394"/>
         <source>Set status: Pending</source>
         <translation>设置状态：等待回复</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="394"/>
+        <location filename="../../ui/views/main_window.py" line="395"/>
         <source>Set status: Solved</source>
         <translation>设置状态：已解决</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="395"/>
+        <location filename="../../ui/views/main_window.py" line="396"/>
         <source>Close ticket</source>
         <translation>关闭工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="396"/>
+        <location filename="../../ui/views/main_window.py" line="397"/>
         <source>Next unread ticket</source>
         <translation>下一个未读工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="397"/>
+        <location filename="../../ui/views/main_window.py" line="398"/>
         <source>Next ticket</source>
         <translation>下一个工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="398"/>
+        <location filename="../../ui/views/main_window.py" line="399"/>
         <source>Previous ticket</source>
         <translation>上一个工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="399"/>
+        <location filename="../../ui/views/main_window.py" line="400"/>
         <source>Save this search</source>
         <translation>保存此搜索</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="400"/>
+        <location filename="../../ui/views/main_window.py" line="401"/>
         <source>Sync now</source>
         <translation>立即同步</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="401"/>
+        <location filename="../../ui/views/main_window.py" line="402"/>
         <source>Show the inbox</source>
         <translation>显示收件箱</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="402"/>
+        <location filename="../../ui/views/main_window.py" line="403"/>
         <source>Show the supervisor view</source>
         <translation>显示主管视图</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="403"/>
+        <location filename="../../ui/views/main_window.py" line="404"/>
         <source>Audit log (supervisors)</source>
         <translation>审计日志（主管）</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="404"/>
+        <location filename="../../ui/views/main_window.py" line="405"/>
         <source>Accounts: connect a system…</source>
         <translation>账户：连接系统…</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="405"/>
+        <location filename="../../ui/views/main_window.py" line="406"/>
         <source>Command palette</source>
         <translation>命令面板</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="406"/>
+        <location filename="../../ui/views/main_window.py" line="407"/>
         <source>Keyboard shortcuts</source>
         <translation>键盘快捷键</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="407"/>
+        <location filename="../../ui/views/main_window.py" line="408"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="408"/>
+        <location filename="../../ui/views/main_window.py" line="409"/>
         <source>View: My tickets</source>
         <translation>视图：我的工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="409"/>
+        <location filename="../../ui/views/main_window.py" line="410"/>
         <source>View: Unassigned</source>
         <translation>视图：未分配</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="410"/>
+        <location filename="../../ui/views/main_window.py" line="411"/>
         <source>View: All open</source>
         <translation>视图：全部未结</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="411"/>
+        <location filename="../../ui/views/main_window.py" line="412"/>
         <source>View: All tickets</source>
         <translation>视图：全部工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="414"/>
+        <location filename="../../ui/views/main_window.py" line="415"/>
         <source>Canned reply: {title}</source>
         <translation>快捷回复：{title}</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="476"/>
+        <location filename="../../ui/views/main_window.py" line="477"/>
         <source>Tabless — all your support systems in one window</source>
         <translation>Tabless — 所有客服系统，一个窗口</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="477"/>
+        <location filename="../../ui/views/main_window.py" line="478"/>
         <source>Inbox</source>
         <translation>收件箱</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="478"/>
+        <location filename="../../ui/views/main_window.py" line="479"/>
         <source>Supervisor</source>
         <translation>主管视图</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="479"/>
+        <location filename="../../ui/views/main_window.py" line="480"/>
         <source>Unified inbox</source>
         <translation>统一收件箱</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="480"/>
+        <location filename="../../ui/views/main_window.py" line="481"/>
         <source>Search every system (Ctrl+F)…</source>
         <translation>在所有系统中搜索（Ctrl+F）…</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="490"/>
+        <location filename="../../ui/views/main_window.py" line="491"/>
         <source>Conversation</source>
         <translation>对话</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="491"/>
+        <location filename="../../ui/views/main_window.py" line="492"/>
         <source>Customer</source>
         <translation>客户</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="505"/>
+        <location filename="../../ui/views/main_window.py" line="506"/>
         <source>Something went wrong.</source>
         <translation>出现了问题。</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="588"/>
-        <location filename="../../ui/views/main_window.py" line="605"/>
+        <location filename="../../ui/views/main_window.py" line="589"/>
+        <location filename="../../ui/views/main_window.py" line="606"/>
         <source>Searching…</source>
         <translation>正在搜索…</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="614"/>
+        <location filename="../../ui/views/main_window.py" line="615"/>
         <source>{texts} matching texts in {tickets} tickets</source>
         <translation>{tickets} 个工单中有 {texts} 处匹配</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="624"/>
         <location filename="../../ui/views/main_window.py" line="625"/>
+        <location filename="../../ui/views/main_window.py" line="626"/>
         <source>The search could not run.</source>
         <translation>搜索无法执行。</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="664"/>
+        <location filename="../../ui/views/main_window.py" line="665"/>
         <source>Looking up the customer&apos;s tickets…</source>
         <translation>正在查找该客户的工单…</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="675"/>
+        <location filename="../../ui/views/main_window.py" line="676"/>
         <source>{n} tickets of {who} in every system</source>
         <translation>{who} 在所有系统中的 {n} 个工单</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="698"/>
+        <location filename="../../ui/views/main_window.py" line="699"/>
         <source>This view has {rows} tickets: choose a system, queue or search to sort it by this column.</source>
         <translation>此视图有 {rows} 个工单：请先选择系统、队列或搜索，再按此列排序。</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="761"/>
+        <location filename="../../ui/views/main_window.py" line="762"/>
         <source>The inbox could not be refreshed.</source>
         <translation>无法刷新收件箱。</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="894"/>
+        <location filename="../../ui/views/main_window.py" line="895"/>
         <source>Cannot start: {error}</source>
         <translation>无法启动：{error}</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="901"/>
+        <location filename="../../ui/views/main_window.py" line="902"/>
         <source>Last synced: {when}</source>
         <translation>上次同步：{when}</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="907"/>
+        <location filename="../../ui/views/main_window.py" line="908"/>
         <source>Response time: {ms:.0f} ms</source>
         <translation>响应时间：{ms:.0f} 毫秒</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="910"/>
+        <location filename="../../ui/views/main_window.py" line="911"/>
         <source>Last error: {error}</source>
         <translation>上次错误：{error}</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="915"/>
+        <location filename="../../ui/views/main_window.py" line="916"/>
         <source>Could not record the action.</source>
         <translation>无法记录该操作。</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="976"/>
+        <location filename="../../ui/views/main_window.py" line="989"/>
         <source>An action could not be delivered.</source>
         <translation>有一个操作未能送达。</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="982"/>
+        <location filename="../../ui/views/main_window.py" line="995"/>
         <source>Audit upload failing</source>
         <translation>审计上传失败</translation>
     </message>
     <message>
-        <location filename="../../ui/views/main_window.py" line="985"/>
+        <location filename="../../ui/views/main_window.py" line="998"/>
         <source>Audit: {n} pending</source>
         <translation>审计：{n} 条待上传</translation>
     </message>

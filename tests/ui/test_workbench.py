@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtCore import QPoint, Qt
 from sqlalchemy import select
 
-from app.cache import drafts, open_cache, search
+from app.cache import drafts, open_cache, queries, search
 from app.cache.schema import tickets
 from app.runtime import Workstation
 from tests.ui.test_workstation_window import (  # noqa: F401  (the fixture is used by name)
@@ -100,13 +100,15 @@ def test_customer_across_systems_answered_with_a_canned_macro_in_five_inputs(  #
         inputs.append("click Zendesk ticket")
         assert window.current_ticket_id() == zendesk_id
         panel = window.conversation
+        ws.config.values["agent_email"] = "siyuan.li@support.example.com"  # Zendesk's agent
         await act(qtbot.keyClick, window.inbox, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
-        inputs.append("Alt+2")  # 4: canned reply "Refund processed" + set pending (a macro)
+        inputs.append("Alt+2")  # 4: "Refund processed": reply + pending + tag + assign to me
         text = panel.editor.toPlainText()
         external = panel.ticket.external_id
         assert f"#{external}" in text and "{{" not in text
         assert panel.ticket.requester_name in text
         assert panel.macro_status == "pending"
+        assert panel.macro_label.text() == "then: Pending · tags: refund · assign to me"
         await act(
             qtbot.keyClick, panel.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
         )
@@ -116,6 +118,23 @@ def test_customer_across_systems_answered_with_a_canned_macro_in_five_inputs(  #
             lambda: _words(zendesk.comments_of(int(external))[-1]["body"]) == _words(text)
         )
         await eventually(lambda: _remote_status(zendesk_url, zendesk, external) == "pending")
+        await eventually(lambda: "refund" in zendesk.raw_ticket(int(external))["tags"])
+
+        def delivered() -> list[tuple[str, str]]:
+            with ws.cache.engine.connect() as conn:
+                rows = queries.pending_actions(conn, zendesk_id)
+            return [(str(r.kind), str(r.state)) for r in rows]
+
+        # the macro's steps, each its own action, delivered in order after the reply
+        await eventually(lambda: {state for _kind, state in delivered()} == {"sent"})
+        assert [kind for kind, _state in delivered()] == [
+            "reply",
+            "set_status",
+            "set_tags",
+            "assign",
+        ]
+        remote = zendesk.raw_ticket(int(external))
+        assert zendesk._users[remote["assignee_id"]]["email"] == "siyuan.li@support.example.com"
         await ws.stop()
         return external, text
 

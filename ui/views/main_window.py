@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from app.runtime import Workstation
     from ui.bridge import Bridge
     from ui.bulk import BulkActions
+    from ui.canned import Canned
     from ui.customer_view import CustomerView
     from ui.models.queues import QueueStatsModel
     from ui.tray import TrayController
@@ -914,16 +915,28 @@ class MainWindow(QMainWindow):
     def _report(self, error: BaseException) -> None:
         self.show_error(error, self.tr("Could not record the action."))
 
-    def _reply(self, ticket_id: int, body: str, public: bool, then_status: str) -> None:
+    def _reply(self, ticket_id: int, body: str, public: bool, macro: Canned | None) -> None:
         from app.actions import Reply
-        from app.cache import drafts
+        from app.cache import drafts, queries
+        from ui import canned
         from ui.bridge import run_op
+
+        then = canned.follow_up(macro, ticket_id, self.bulk.me())
+        if then:  # only what the ticket's system allows (a read-only tag system: no tags)
+            with self.ws.cache.engine.connect() as conn:
+                row = queries.ticket(conn, ticket_id)
+            allowed = self.ws.capabilities(str(row.system_id)) if row is not None else frozenset()
+            then = [command for command in then if command.capability in allowed]
+
+        async def follow_up() -> None:  # in order, each its own audited action
+            for command in then:
+                await self.ws.actions.submit(command)
 
         def recorded(_action_id: str) -> None:
             self.conversation.clear_editor()
             run_op(self.ws.writer.run(drafts.clear, ticket_id), on_error=self._report)
-            if then_status:
-                self._set_status(ticket_id, then_status)
+            if then:
+                run_op(follow_up(), on_error=self._report)
 
         files = self.conversation.files.files() if self.conversation.ticket_id == ticket_id else ()
         run_op(

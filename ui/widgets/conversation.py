@@ -141,9 +141,9 @@ class ActionRow(QWidget):
 class ConversationPanel(QWidget):
     """Shows one ticket and lets the agent reply, note and change the status."""
 
-    reply_requested = Signal(int, str, bool, str)
-    """reply_requested(ticket_id, body, public, then_status): Send (then_status "" or a
-    status a macro sets after the reply)."""
+    reply_requested = Signal(int, str, bool, object)
+    """reply_requested(ticket_id, body, public, macro): Send (``macro``: the chosen
+    :class:`~ui.canned.Canned` whose status, tags and assignee follow the reply, or None)."""
     status_requested = Signal(int, str)
     """status_requested(ticket_id, status): the agent applied a new status."""
     draft_changed = Signal(int, str, bool)
@@ -158,7 +158,7 @@ class ConversationPanel(QWidget):
         self.ticket_id: int | None = None
         self.ticket: Any = None
         self.agent = ""
-        self.macro_status = ""
+        self.macro: canned.Canned | None = None
         self.header = QLabel()
         self.header.setWordWrap(True)
         self.header.setTextFormat(Qt.TextFormat.RichText)
@@ -349,7 +349,7 @@ class ConversationPanel(QWidget):
     def _restore(self, draft: Any) -> None:
         self._restoring = True
         try:
-            self.macro_status = ""
+            self.macro = None
             self.editor.setPlainText(draft.body if draft is not None else "")
             if draft is not None:
                 self.mode.setCurrentIndex(0 if draft.public else 1)
@@ -380,7 +380,8 @@ class ConversationPanel(QWidget):
         self.editor.setFocus()
 
     def insert_canned(self, position: int) -> bool:
-        """Fill the composer from canned reply ``position`` (a macro also queues its status)."""
+        """Fill the composer from canned reply ``position`` (a macro also queues its status,
+        tags and assignee for after the reply)."""
         items = canned.replies()
         if self.ticket is None or not (0 <= position < len(items)) or not self.editor.isEnabled():
             return False
@@ -391,7 +392,7 @@ class ConversationPanel(QWidget):
             text += "\n\n" + signature
         self.mode.setCurrentIndex(0)
         self.editor.setPlainText(text)
-        self.macro_status = reply.status or ""
+        self.macro = reply if reply.is_macro else None
         self._show_macro()
         self.editor.setFocus()
         return True
@@ -402,20 +403,29 @@ class ConversationPanel(QWidget):
         if isinstance(position, int) and position >= 0:
             self.insert_canned(position)
 
+    @property
+    def macro_status(self) -> str:
+        """The status the chosen macro sets after the reply ("" for none)."""
+        return (self.macro.status or "") if self.macro is not None else ""
+
     def _show_macro(self) -> None:
+        macro = self.macro
+        steps: list[str] = []
+        if macro is not None and macro.status:
+            steps.append(status_label(macro.status))
+        if macro is not None and macro.tags:
+            steps.append(self.tr("tags: {tags}").format(tags=", ".join(macro.tags)))
+        if macro is not None and macro.assign_to_me:
+            steps.append(self.tr("assign to me"))
         self.macro_label.setText(
-            self.tr("then: {status}").format(status=status_label(self.macro_status))
-            if self.macro_status
-            else ""
+            self.tr("then: {status}").format(status=" · ".join(steps)) if steps else ""
         )
 
     def _send(self) -> None:
         body = self.editor.toPlainText()
         if self.ticket_id is None or not body.strip() or not self.send.isEnabled():
             return
-        self.reply_requested.emit(
-            self.ticket_id, body, bool(self.mode.currentData()), self.macro_status
-        )
+        self.reply_requested.emit(self.ticket_id, body, bool(self.mode.currentData()), self.macro)
 
     def clear_editor(self) -> None:
         """Empty the composer after the action was recorded (its draft is gone too)."""
@@ -426,7 +436,7 @@ class ConversationPanel(QWidget):
             self._restoring = False
         self._draft_timer.stop()
         self.files.clear()
-        self.macro_status = ""
+        self.macro = None
         self._show_macro()
 
     def _apply_status(self) -> None:
