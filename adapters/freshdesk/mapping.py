@@ -33,6 +33,7 @@ from app.domain import (
     Ticket,
     TicketKey,
 )
+from app.timeutil import to_iso_z
 
 STREAM_TICKETS = "tickets"
 BUILTIN_STATUS: dict[int, Status] = {
@@ -245,7 +246,9 @@ def map_ticket(
     tags = raw.get("tags")
     subject = raw.get("subject")
     responder = int_value(raw.get("responder_id"))
-    extra = {"unmapped_status": native} if unmapped else {}
+    extra: dict[str, Any] = {"unmapped_status": native} if unmapped else {}
+    if raw.get("due_by"):  # the SLA resolution due time, shown in the inbox
+        extra["due_by"] = to_iso_z(timestamp(raw, "due_by", ctx, naive_zone))
     return Ticket(
         key=TicketKey(system_id, ticket_id),
         subject=subject if isinstance(subject, str) else "",

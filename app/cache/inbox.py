@@ -137,6 +137,8 @@ class InboxRow(NamedTuple):
     requester_email: str | None
     assignee_name: str | None
     queue: str | None
+    due_by: str | None
+    """The system's SLA due time (ISO-8601 UTC, ``tickets.extra["due_by"]``), when it has one."""
     updated_at: datetime
     created_at: datetime
     sort_key: Any
@@ -144,7 +146,12 @@ class InboxRow(NamedTuple):
 
 INBOX_FIELDS = InboxRow._fields[:-1]
 """The ticket columns of an inbox row (``app.cache.queries.INBOX_COLUMNS``, in order)."""
-_SELECT = ", ".join(f"tickets.{name}" for name in INBOX_FIELDS)
+COMPUTED_FIELDS = {"due_by": "json_extract(tickets.extra, '$.due_by')"}
+"""Inbox fields read from inside a column (as ``app.cache.queries.INBOX_COLUMNS`` does)."""
+_SELECT = ", ".join(
+    f"{COMPUTED_FIELDS[name]} AS {name}" if name in COMPUTED_FIELDS else f"tickets.{name}"
+    for name in INBOX_FIELDS
+)
 _LIVE = "tickets.deleted IS 0"  # as SQLAlchemy renders ``deleted.is_(False)``: the index's
 
 

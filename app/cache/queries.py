@@ -23,6 +23,7 @@ INBOX_COLUMNS = (
     tickets.c.requester_email,
     tickets.c.assignee_name,
     tickets.c.queue,
+    func.json_extract(tickets.c.extra, "$.due_by").label("due_by"),
     tickets.c.updated_at,
     tickets.c.created_at,
 )

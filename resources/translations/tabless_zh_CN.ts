@@ -1076,52 +1076,67 @@ we consider ticket #{{ticket.id}} solved. Simply reply if you need anything else
 <context>
     <name>InboxModel</name>
     <message>
-        <location filename="../../ui/models/inbox.py" line="139"/>
+        <location filename="../../ui/models/inbox.py" line="148"/>
         <source>System</source>
         <translation>系统</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="140"/>
+        <location filename="../../ui/models/inbox.py" line="149"/>
         <source>Subject</source>
         <translation>主题</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="141"/>
+        <location filename="../../ui/models/inbox.py" line="150"/>
         <source>Requester</source>
         <translation>请求人</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="142"/>
+        <location filename="../../ui/models/inbox.py" line="151"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="143"/>
+        <location filename="../../ui/models/inbox.py" line="152"/>
         <source>Priority</source>
         <translation>优先级</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="144"/>
+        <location filename="../../ui/models/inbox.py" line="153"/>
         <source>Updated</source>
         <translation>更新时间</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="145"/>
-        <source>Waiting</source>
-        <translation>等待时长</translation>
+        <location filename="../../ui/models/inbox.py" line="263"/>
+        <source>overdue {time}</source>
+        <translation>已超时 {time}</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="232"/>
+        <location filename="../../ui/models/inbox.py" line="264"/>
+        <source>due in {time}</source>
+        <translation>{time}后到期</translation>
+    </message>
+    <message>
+        <location filename="../../ui/models/inbox.py" line="248"/>
         <source>{n} min</source>
         <translation>{n} 分钟</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="234"/>
+        <location filename="../../ui/models/inbox.py" line="154"/>
+        <source>SLA</source>
+        <translation>SLA</translation>
+    </message>
+    <message>
+        <location filename="../../ui/models/inbox.py" line="176"/>
+        <source>Time left until the system&apos;s SLA is due (red: overdue); for tickets without one, how long the customer has been waiting</source>
+        <translation>距离系统 SLA 到期的剩余时间（红色：已超时）；没有 SLA 的工单显示客户已等待的时间</translation>
+    </message>
+    <message>
+        <location filename="../../ui/models/inbox.py" line="250"/>
         <source>{n} h</source>
         <translation>{n} 小时</translation>
     </message>
     <message>
-        <location filename="../../ui/models/inbox.py" line="235"/>
+        <location filename="../../ui/models/inbox.py" line="251"/>
         <source>{n} d</source>
         <translation>{n} 天</translation>
     </message>

@@ -159,7 +159,9 @@ def test_full_sync_follows_link_pages_and_returns_every_conversation(
     assert natives["Resolved"] is Status.SOLVED
     spare = [t for t in tickets.values() if t.native_status == "Awaiting Spare Parts"]
     assert spare and all(t.status is Status.OPEN for t in spare)
-    assert all(t.extra == {"unmapped_status": "Awaiting Spare Parts"} for t in spare)
+    assert all(t.extra["unmapped_status"] == "Awaiting Spare Parts" for t in spare)
+    # the SLA due time rides along for the inbox, as aware UTC like every timestamp
+    assert all(t.extra["due_by"].endswith("Z") and "T" in t.extra["due_by"] for t in spare)
     invoice = next(a for t in tickets.values() for m in t.messages for a in m.attachments if a.size)
     assert (invoice.filename, invoice.content_type) == ("invoice-corrected.pdf", "application/pdf")
 

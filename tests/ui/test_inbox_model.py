@@ -71,3 +71,61 @@ def test_queue_stats_model(qtmodeltester, tmp_path: Path):  # type: ignore[no-un
     assert model.totals() == (9, 9)
     counts = {model.index(r, 1).data(): model.index(r, 2).data() for r in range(model.rowCount())}
     assert counts == {"New": 3, "Open": 6}
+
+
+def test_the_due_column_shows_sla_due_times_where_the_system_has_them(  # type: ignore[no-untyped-def]
+    qtmodeltester, tmp_path: Path
+):
+    from app.timeutil import to_iso_z, utcnow
+    from ui.models.inbox import DUE_LEVELS, WAIT_LEVELS
+
+    now = utcnow()
+
+    def ticket(
+        number: str, status: Status, due: timedelta | None, updated_ago: timedelta
+    ) -> Ticket:
+        return Ticket(
+            key=TicketKey("fd", number),
+            subject=f"退款 {number}",
+            status=status,
+            native_status=status.value,
+            created_at=now - timedelta(days=2),
+            updated_at=now - updated_ago,
+            extra={"due_by": to_iso_z(now + due)} if due is not None else {},
+        )
+
+    cache = open_cache(tmp_path / "cache.sqlite3")
+    with cache.engine.begin() as conn:
+        repo.upsert_tickets(
+            conn,
+            [
+                ticket("overdue", Status.OPEN, timedelta(hours=-2, minutes=-5), timedelta(hours=1)),
+                ticket("soon", Status.PENDING, timedelta(minutes=40), timedelta(hours=2)),
+                ticket("later", Status.OPEN, timedelta(hours=30), timedelta(hours=3)),
+                ticket("no-sla", Status.OPEN, None, timedelta(hours=5)),
+                ticket("solved", Status.SOLVED, timedelta(hours=-9), timedelta(hours=6)),
+            ],
+            now,
+        )
+    model = InboxModel(cache.engine, str)
+    model.refresh()
+    qtmodeltester.check(model)
+    column = model.COLUMNS.index("waiting")
+    assert model.headerData(column, Qt.Orientation.Horizontal) == "SLA"
+    assert "overdue" in model.headerData(
+        column, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole
+    )
+    shown = {
+        model.row(r).external_id: (
+            model.index(r, column).data(),
+            model.index(r, column).data(Qt.ItemDataRole.BackgroundRole),
+        )
+        for r in range(model.rowCount())
+    }
+    assert set(shown) == {"overdue", "soon", "later", "no-sla", "solved"}, shown
+    assert shown["overdue"] == ("overdue 2 h", DUE_LEVELS[0][1])
+    assert shown["soon"] == ("due in 39 min", DUE_LEVELS[1][1])  # pending still has an SLA
+    assert shown["later"] == ("due in 29 h", None)
+    assert shown["no-sla"] == ("5 h", WAIT_LEVELS[1][1])  # no due time: how long it waited
+    assert shown["solved"] == ("", None)  # done: neither
+    cache.close()

@@ -13,12 +13,15 @@ Unread (bold): a ``new`` ticket, or one updated since this window opened, that t
 opened since its last update. The seen marks live in memory (the cache schema has no column for
 them): after a restart only ``new`` tickets are bold again.
 
-Waiting: tickets have no SLA field yet, so for ``new`` and ``open`` tickets (the customer waits
-for us) the column shows the time since the last update, coloured by age (``WAIT_LEVELS``).
+SLA (due / waiting): where the system gives a ticket an SLA due time (``due_by``: Freshdesk, the CSV
+export's "Due by Time"), an active ticket shows "due in 3 h" or "overdue 2 h", coloured by how
+close it is (``DUE_LEVELS``); otherwise ``new`` and ``open`` tickets (the customer waits for us)
+show the time since the last update, coloured by age (``WAIT_LEVELS``).
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import zlib
 from collections import OrderedDict
@@ -61,6 +64,12 @@ WAIT_LEVELS = (  # (waiting at least, background colour)
     (timedelta(hours=4), QColor(230, 126, 34, 130)),
     (timedelta(hours=1), QColor(241, 196, 15, 110)),
 )
+DUE_LEVELS = (  # (due within, background colour); overdue is the first
+    (timedelta(0), QColor(214, 59, 59, 170)),
+    (timedelta(hours=1), QColor(230, 126, 34, 140)),
+    (timedelta(hours=4), QColor(241, 196, 15, 110)),
+)
+DUE_STATUSES = ("new", "open", "pending", "on_hold")
 SORT_OF_COLUMN = {
     "system": SortKey.SYSTEM,
     "status": SortKey.STATUS,
@@ -142,7 +151,7 @@ class InboxModel(QAbstractTableModel):
             self.tr("Status"),
             self.tr("Priority"),
             self.tr("Updated"),
-            self.tr("Waiting"),
+            self.tr("SLA"),
         )
 
     # --- Qt overrides -------------------------------------------------------------------------
@@ -158,6 +167,15 @@ class InboxModel(QAbstractTableModel):
         horizontal = orientation == Qt.Orientation.Horizontal
         if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.COLUMNS):
             return self._headers()[section]
+        if (
+            horizontal
+            and role == Qt.ItemDataRole.ToolTipRole
+            and self.COLUMNS[section] == "waiting"
+        ):
+            return self.tr(
+                "Time left until the system's SLA is due (red: overdue); for tickets without "
+                "one, how long the customer has been waiting"
+            )
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -217,6 +235,21 @@ class InboxModel(QAbstractTableModel):
             icon = self._badges[system_id] = badge(system_id)
         return icon
 
+    def _due_in(self, row: Any) -> timedelta | None:
+        """Time left until the ticket's SLA due time (negative: overdue); None without one."""
+        if not row.due_by or row.status not in DUE_STATUSES:
+            return None
+        due = _due_time(str(row.due_by))
+        return None if due is None else due - utcnow()
+
+    def _duration(self, delta: timedelta) -> str:
+        minutes = int(delta.total_seconds() // 60)
+        if minutes < 60:
+            return self.tr("{n} min").format(n=minutes)
+        if minutes < 48 * 60:
+            return self.tr("{n} h").format(n=minutes // 60)
+        return self.tr("{n} d").format(n=minutes // (24 * 60))
+
     def _waiting(self, row: Any) -> timedelta | None:
         if row.status not in WAITING_STATUSES:
             return None
@@ -224,17 +257,18 @@ class InboxModel(QAbstractTableModel):
         return max(age, timedelta(0))
 
     def _waiting_text(self, row: Any) -> str:
+        left = self._due_in(row)
+        if left is not None:
+            if left < timedelta(0):
+                return self.tr("overdue {time}").format(time=self._duration(-left))
+            return self.tr("due in {time}").format(time=self._duration(left))
         age = self._waiting(row)
-        if age is None:
-            return ""
-        minutes = int(age.total_seconds() // 60)
-        if minutes < 60:
-            return self.tr("{n} min").format(n=minutes)
-        if minutes < 48 * 60:
-            return self.tr("{n} h").format(n=minutes // 60)
-        return self.tr("{n} d").format(n=minutes // (24 * 60))
+        return "" if age is None else self._duration(age)
 
     def _wait_colour(self, row: Any) -> QColor | None:
+        left = self._due_in(row)
+        if left is not None:
+            return next((colour for limit, colour in DUE_LEVELS if left < limit), None)
         age = self._waiting(row)
         if age is None:
             return None
@@ -556,3 +590,13 @@ _FONT_ROLE = Qt.ItemDataRole.FontRole
 _DECORATION_ROLE = Qt.ItemDataRole.DecorationRole
 _BACKGROUND_ROLE = Qt.ItemDataRole.BackgroundRole
 _ROLES = _TEXT_ROLES | {_FONT_ROLE, _DECORATION_ROLE, _BACKGROUND_ROLE, TICKET_ID_ROLE}
+
+
+@functools.lru_cache(maxsize=4096)
+def _due_time(text: str) -> datetime | None:
+    """An SLA due time as stored (ISO-8601 with an offset or Z); None if unreadable."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
