@@ -7,6 +7,7 @@ fixture of ``test_workstation_window``).
 # ruff: noqa: F811  (the imported ``workstation`` fixture is requested by name)
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPoint, Qt
@@ -25,6 +26,8 @@ from tests.ui.test_workstation_window import (  # noqa: F401  (the fixture is us
 from ui import canned
 from ui.views.main_window import MainWindow
 from ui.widgets.commands import fuzzy_score
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 
@@ -109,6 +112,7 @@ def test_customer_across_systems_answered_with_a_canned_macro_in_five_inputs(  #
         assert panel.ticket.requester_name in text
         assert panel.macro_status == "pending"
         assert panel.macro_label.text() == "then: Pending · tags: refund · assign to me"
+        panel.grab().save(str(SHOTS / "composer-macro.png"))
         await act(
             qtbot.keyClick, panel.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier
         )

@@ -186,6 +186,7 @@ class ConversationPanel(QWidget):
             self.status.addItem("", status.value)
         self.apply_status = QPushButton()
         self.macro_label = QLabel()
+        self.macro_label.setWordWrap(True)  # a macro's steps may not fit beside the status
         self.notice = QLabel()
         self.notice.setWordWrap(True)
         self.files = OutgoingFiles()  # attachments of the next reply (systems that take them)
@@ -195,8 +196,7 @@ class ConversationPanel(QWidget):
         controls.addWidget(self.canned, 1)
         controls.addWidget(self.send)
         ticket_controls = QHBoxLayout()
-        ticket_controls.addWidget(self.macro_label)
-        ticket_controls.addStretch(1)
+        ticket_controls.addWidget(self.macro_label, 1)
         ticket_controls.addWidget(self.status)
         ticket_controls.addWidget(self.apply_status)
         layout = QVBoxLayout(self)
