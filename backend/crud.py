@@ -213,13 +213,23 @@ def hashed_bytes(record: AuditRecord) -> bytes:
 
 _DEVICE_KEY = select(Device.public_key).where(Device.device_id == bindparam("device_id"))
 _READ_DEVICE_KEY = DriverStatement(_DEVICE_KEY)
-_LOCK_DEVICE = DriverStatement(_DEVICE_KEY.with_for_update())
-_HEAD = DriverStatement(
+_HEAD_QUERY = (
     select(AuditRecordRow.seq, AuditRecordRow.hash)
     .where(AuditRecordRow.device_id == bindparam("device_id"))
     .order_by(AuditRecordRow.seq.desc())
     .limit(1)
 )
+_HEAD = DriverStatement(_HEAD_QUERY)
+_LOCK_DEVICE_WITH_HEAD = DriverStatement(
+    select(
+        Device.public_key,
+        _HEAD_QUERY.with_only_columns(AuditRecordRow.seq).scalar_subquery(),
+        _HEAD_QUERY.with_only_columns(AuditRecordRow.hash).scalar_subquery(),
+    )
+    .where(Device.device_id == bindparam("device_id"))
+    .with_for_update(of=Device)
+)
+"""The device's key and the head of its stored chain, its row locked: one round trip."""
 
 
 def upload_batch(database: Database, batch: UploadBatch, *, uploaded_by: str) -> UploadResult:
@@ -235,7 +245,7 @@ def upload_batch(database: Database, batch: UploadBatch, *, uploaded_by: str) ->
     Hashes and signatures are checked before the write transaction, so that the write lock
     (SQLite) or the device's row lock (PostgreSQL) is held only for the chain check and the
     insert. The first attempt takes the common path (the batch continues the stored head: one
-    lock of the device's row, one SELECT of the head, one COPY or executemany, run on the
+    SELECT locking the device's row and reading the head, one COPY or executemany, run on the
     driver's cursor); a record id stored before under another device or seq makes the insert
     fail, and the next attempt checks every record one by one.
     """
@@ -356,20 +366,29 @@ def store_batch(
 
     The device's row is locked (PostgreSQL: ``SELECT ... FOR UPDATE``; SQLite has one writer)
     for the transaction: two uploads of one device take turns, uploads of different devices do
-    not wait for each other. With ``continues_head``, a batch that continues the stored head
-    link by link is inserted without looking up its records (an id stored under another device
-    or seq then fails the insert with an :class:`IntegrityError`). Only the head of the stored
-    chain is read otherwise; a batch that does not continue it reads the stored records with
-    its ids and the seqs it touches.
+    not wait for each other. The same statement reads the head of the stored chain. On
+    PostgreSQL that read uses the statement's snapshot, taken before a wait for the lock: when
+    another upload of the device committed meanwhile, the head read is older than the stored
+    one, and the batch that seems to continue it repeats a seq that upload stored, which the
+    unique (device, seq) index refuses (an :class:`IntegrityError`: the caller checks again).
+
+    With ``continues_head``, a batch that continues the stored head link by link is inserted
+    without looking up its records (an id stored under another device or seq then fails the
+    insert with an :class:`IntegrityError`). Only the head of the stored chain is read
+    otherwise; a batch that does not continue it reads the stored records with its ids and the
+    seqs it touches.
     """
     records = sorted(batch.records, key=_seq)
     device = batch.device_id
     if not records:
         return UploadResult(accepted=0, duplicates=0, last_seq=_head(connection, device)[0])
-    locked = _LOCK_DEVICE.first(connection, device_id=device)
+    locked = _LOCK_DEVICE_WITH_HEAD.first(connection, device_id=device)
     if verified_with is not None and (locked[0] if locked else None) != verified_with:
         raise _KeyChanged(device)
-    head_seq, head_hash = _head(connection, device)
+    if locked is None or locked[1] is None:
+        head_seq, head_hash = 0, GENESIS_HASH
+    else:
+        head_seq, head_hash = int(locked[1]), str(locked[2])
     received_at = datetime.now(UTC)
     if continues_head and _continues(records, head_seq, head_hash):
         _insert(connection, records, received_at=received_at, uploaded_by=uploaded_by)

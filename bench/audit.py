@@ -48,6 +48,7 @@ import httpx
 from app.audit.signature import SigningKey
 from app.audit.uploader import BATCH
 from app.audit.wire import AuditRecord, new_record, to_wire
+from bench._wire import Connections, request_bytes
 
 PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "dbname": "test"}
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -160,12 +161,10 @@ def _cpu_seconds(pid: int) -> float | None:
 
 
 async def _upload_all(backend: _Backend, agents: list[Agent], concurrency: int) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
     errors: list[str] = []
-    gate = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(
-        base_url=backend.url, limits=limits, timeout=httpx.Timeout(120.0), trust_env=False
+        base_url=backend.url, timeout=httpx.Timeout(120.0), trust_env=False
     ) as client:
         for agent in agents:  # registration is not what is measured
             response = await client.post(
@@ -175,17 +174,23 @@ async def _upload_all(backend: _Backend, agents: list[Agent], concurrency: int) 
             )
             response.raise_for_status()
 
-        async def run(agent: Agent) -> None:
-            for body in agent.bodies:  # one device's batches go in chain order
-                async with gate:
-                    started = time.perf_counter()
-                    response = await client.post(
-                        "/api/v1/audit/batches", content=body, headers=agent.headers
-                    )
-                    latencies.append(time.perf_counter() - started)
-                if response.status_code != 200:
-                    errors.append(f"{response.status_code}: {response.text[:200]}")
+    upload_url = f"{backend.url}/api/v1/audit/batches"
+    requests = {
+        agent.name: [
+            request_bytes("POST", upload_url, agent.headers, body) for body in agent.bodies
+        ]
+        for agent in agents
+    }
+    connections = Connections.to(backend.url, concurrency)
 
+    async def run(agent: Agent) -> None:
+        for raw in requests[agent.name]:  # one device's batches go in chain order
+            reply = await connections.send(raw)
+            latencies.append(reply.seconds)
+            if reply.status != 200:
+                errors.append(f"{reply.status}: {reply.body[:200]!r}")
+
+    try:
         load_before = os.getloadavg()[0]
         backend_cpu = _cpu_seconds(backend.pid)
         generator_cpu = time.process_time()
@@ -195,6 +200,8 @@ async def _upload_all(backend: _Backend, agents: list[Agent], concurrency: int) 
         generator_cpu = time.process_time() - generator_cpu
         backend_after = _cpu_seconds(backend.pid)
         load_after = os.getloadavg()[0]
+    finally:
+        await connections.close()
     if errors:
         raise SystemExit(f"{len(errors)} uploads failed, first: {errors[0]}")
     return {

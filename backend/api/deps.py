@@ -23,14 +23,15 @@ bearer = HTTPBearer(
 )
 
 
-def get_settings(request: Request) -> Settings:
-    """The settings the app was created with."""
+async def get_settings(request: Request) -> Settings:
+    """The settings the app was created with (``async``: FastAPI runs a plain ``def``
+    dependency on a worker thread, a hand-off that cost more than this lookup)."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
-    """The app's database."""
+async def get_database(request: Request) -> Database:
+    """The app's database (``async``, as :func:`get_settings`)."""
     database: Database = request.app.state.database
     return database
 
@@ -39,13 +40,22 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
 def get_current_agent(
-    request: Request,
-    database: DatabaseDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    request: Request, database: DatabaseDep, credentials: BearerCredentials
 ) -> AgentInfo:
-    """The agent whose bearer token came with the request; 401 without a valid one, 429 when
-    it exceeds its rate (per backend process, see :mod:`backend.core.ratelimit`)."""
+    """The agent whose bearer token came with the request (:func:`authenticate`)."""
+    return authenticate(request, database, credentials)
+
+
+def authenticate(
+    request: Request, database: Database, credentials: HTTPAuthorizationCredentials | None
+) -> AgentInfo:
+    """The agent holding the bearer token ``credentials``; 401 without a valid one, 429 when
+    it exceeds its rate (per backend process, see :mod:`backend.core.ratelimit`). Blocking (a
+    database read): for a worker thread."""
     if credentials is None:
         raise _unauthorized("Send 'Authorization: Bearer <token>'")
     with database.read_connection() as connection:

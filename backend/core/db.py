@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -24,7 +25,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import ClauseElement, Engine, Table, create_engine, event, insert, text
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -83,11 +84,16 @@ class Database:
             assert self.url.database is not None
             Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             options["connect_args"] = {"check_same_thread": False}
-        else:
-            options["pool_pre_ping"] = True
         self.engine: Engine = create_engine(self.url, **options)
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine)
+        else:
+            _ping_after_idle(self.engine, PING_AFTER_IDLE_S)
+        self._read_engine = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self.write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._write_lock = threading.Lock() if self.is_sqlite else None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -104,8 +110,12 @@ class Database:
         return self._write_sessions()
 
     def read_connection(self) -> Connection:
-        """A pooled connection for reading with :class:`DriverStatement` (``with ... as c:``)."""
-        return self.engine.connect()
+        """A pooled connection for reading with :class:`DriverStatement` (``with ... as c:``).
+
+        On PostgreSQL in autocommit: each statement is its own snapshot, and no ``BEGIN`` and
+        ``ROLLBACK`` round trips around it (for single-statement reads, such as every request's
+        token lookup)."""
+        return self._read_engine.connect()
 
     def write_connection(self) -> Connection:
         """A pooled connection for one write transaction without an ORM session: ``with
@@ -313,6 +323,36 @@ def float_free(value: object) -> bool:
 def current_revision(connection: Connection) -> str | None:
     """The Alembic revision recorded in the database behind ``connection``."""
     return MigrationContext.configure(connection).get_current_revision()
+
+
+PING_AFTER_IDLE_S = 5.0
+"""A pooled PostgreSQL connection idle this long is pinged before it is handed out."""
+
+
+def _ping_after_idle(engine: Engine, idle_s: float) -> None:
+    """Ping a pooled connection at checkout only when it sat idle for ``idle_s`` or more; one
+    that does not answer is replaced (SQLAlchemy's pessimistic disconnect handling, with the
+    ping skipped for connections in steady use).
+
+    ``pool_pre_ping`` pings at every checkout: under load one extra round trip per request
+    (two for an upload), for connections that answered milliseconds ago. A database restart
+    is still noticed: the first statement on a lost connection invalidates the whole pool
+    (:func:`driver_errors`, SQLAlchemy's own error handling), idle connections are pinged.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_s:
+            return  # just connected, or in steady use
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"pooled connection lost ({exc.__class__.__name__})") from exc
 
 
 def _install_sqlite_hooks(engine: Engine) -> None:

@@ -1,26 +1,36 @@
 """The upload hot path's shortcuts give exactly what the reference code gives.
 
 ``crud.hashed_bytes`` (orjson) against ``app.audit.wire.canonical_bytes``, ``json_text``
-against the standard library, and the driver-level statements' errors against SQLAlchemy's.
+against the standard library, the driver-level statements' errors against SQLAlchemy's; the
+device lock and chain head read in one statement under concurrent uploads; pooled connections
+pinged only after they sat idle.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import orjson
+import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from app.audit.wire import AuditRecord, canonical_bytes, new_record, seal, to_wire
 from backend import crud
+from backend.core import db as db_module
 from backend.core.db import Database, DriverStatement, float_free, json_text
 from backend.models import Device
-from tests.backend.conftest import RunningBackend, sign
+from tests.backend.conftest import RunningBackend, make_chain, sign
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -139,3 +149,63 @@ def test_driver_statements_raise_sqlalchemy_errors(database_url: str) -> None:
 
 def _fields(record: AuditRecord) -> dict[str, Any]:
     return {name: getattr(record, name) for name in AuditRecord.__dataclass_fields__}
+
+
+def test_concurrent_continuations_of_one_chain_store_one_and_refuse_the_fork(
+    backend: RunningBackend,
+) -> None:
+    """The device's lock and head are read in one statement: the upload that waited for the
+    lock read an older head, and must still be refused as a fork, not stored."""
+    chain = make_chain(20)
+    assert backend.upload(chain[:10]).json()["last_seq"] == 10
+    fork = [sign(seal(replace(chain[10], id=str(uuid.uuid4()), after={"status": "solved"})))]
+    for record in chain[11:]:
+        fork.append(sign(seal(replace(record, id=str(uuid.uuid4()), prev_hash=fork[-1].hash))))
+    barrier = threading.Barrier(2)
+    answers: dict[str, httpx.Response] = {}
+
+    def upload(name: str, records: list[AuditRecord]) -> None:
+        barrier.wait()
+        answers[name] = backend.upload(records)
+
+    threads = [
+        threading.Thread(target=upload, args=("chain", chain[10:])),
+        threading.Thread(target=upload, args=("fork", fork)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted((answer.status_code, name) for name, answer in answers.items())
+    assert [status for status, _ in statuses] == [200, 409], {n: a.text for n, a in answers.items()}
+    winner = statuses[0][1]
+    assert answers[statuses[1][1]].json()["detail"]["error"] == "chain_fork"
+    stored = backend.listed(device_id=chain[0].device_id)
+    assert stored == chain[:10] + (chain[10:] if winner == "chain" else fork)
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_lost_while_idle_is_replaced(
+    postgres_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections in steady use are not pinged (no round trip per request); one idle for
+    longer than PING_AFTER_IDLE_S is, and a dead one is replaced before it is handed out."""
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_S", 0.2)
+    database = Database(postgres_database())
+    try:
+        database.migrate()
+        with database.read_connection() as connection:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with database.read_connection() as connection:  # in steady use: the same connection
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() == pid
+        with psycopg.connect(
+            database.url.set(drivername="postgresql").render_as_string(hide_password=False),
+            autocommit=True,
+        ) as admin:
+            assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+        time.sleep(0.3)  # idle past the threshold: pinged at checkout, found dead, replaced
+        with database.read_connection() as connection:
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+    finally:
+        database.dispose()
