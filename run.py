@@ -24,8 +24,13 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".tabless-install-stamp"
 
 
+INSTALL_INPUTS = ("pyproject.toml", "backend/_ed25519_batch.c")  # a change means reinstall
+
+
 def _digest() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    return hashlib.sha256(
+        b"".join((ROOT / name).read_bytes() for name in INSTALL_INPUTS)
+    ).hexdigest()
 
 
 def ensure_venv() -> None:
