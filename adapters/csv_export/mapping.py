@@ -293,7 +293,7 @@ class RowMapper:
             times: list[list[str]] = []
             for _key, _column, at in _EXTRA_TIMES_AT:
                 column = cols[at]
-                present = [value for value in column if value]
+                present = list(filter(None, column))
                 texts = _iso_z(present, zone_name)
                 if texts is None:
                     return None
@@ -321,12 +321,11 @@ class RowMapper:
         people = list(zip(names, emails, phones, contact_ids, strict=True))
         requesters = list(map(self._vocabulary(self._requesters, people, _requester), people))
         descriptions = cols[2]
+        message_ids = map(str.__add__, external_ids, repeat("-description"))
         messages = [
-            (Message(f"{external_id}-description", _REPLY, text, created, requester),)
-            if text
-            else ()
-            for external_id, text, created, requester in zip(
-                external_ids, descriptions, created_at, requesters, strict=True
+            (Message(message_id, _REPLY, text, created, requester),) if text else ()
+            for message_id, text, created, requester in zip(
+                message_ids, descriptions, created_at, requesters, strict=True
             )
         ]
         mobile_extra = [
@@ -409,14 +408,22 @@ _DATE_TIME_SEPARATORS = frozenset(" T")
 _TENTH = itemgetter(10)
 
 
+def _plain(values: list[str]) -> bool:
+    """True when every one of ``values`` has the form ``iso_z_of`` rewrites as is, as far as
+    telling it costs no parsing: 19 ASCII characters, date and time parted by a space or ``T``.
+    """
+    return (
+        set(map(len, values)) == {19}
+        and _DATE_TIME_SEPARATORS.issuperset(map(_TENTH, values))
+        and "".join(values).isascii()
+    )
+
+
 def _naive(values: list[str]) -> list[datetime] | None:
     """``values`` read as naive times when every one has the form ``iso_z_of`` rewrites as is
-    (19 ASCII characters, date and time parted by a space or ``T``, no offset, year 1000 or
-    later), else None.
+    (:func:`_plain`, no offset, year 1000 or later), else None.
     """
-    if set(map(len, values)) != {19} or not _DATE_TIME_SEPARATORS.issuperset(map(_TENTH, values)):
-        return None
-    if not "".join(values).isascii():
+    if not _plain(values):
         return None
     try:
         naive = list(map(datetime.fromisoformat, values))
@@ -432,13 +439,19 @@ def _aware_utc(values: list[str], zone_name: str) -> list[datetime] | None:
     ``zone_name``; else None. ``OverflowError`` at the edge of the calendar.
 
     As ``parse_timestamp`` does: the wall time read as UTC, the zone's offset at that wall
-    time taken off.
+    time taken off. Each text is parsed once, with ``+00:00`` appended: that parses exactly
+    when the text is a time without an offset of its own (which cannot carry a second one).
     """
     if not values:
         return []
-    if _naive(values) is None:
+    if not _plain(values):
         return None
-    walls = list(map(datetime.fromisoformat, map(str.__add__, values, repeat("+00:00"))))
+    try:
+        walls = list(map(datetime.fromisoformat, map(str.__add__, values, repeat("+00:00"))))
+    except ValueError:  # not a time, or one with an offset of its own
+        return None
+    if min(map(_YEAR, walls)) < 1000:
+        return None
     if zone_name == "UTC":
         return walls
     return list(map(sub, walls, map(zone(zone_name).utcoffset, walls)))

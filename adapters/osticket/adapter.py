@@ -286,6 +286,7 @@ class OsTicketAdapter(Adapter):
         """Parse and map one page (blocking: runs in a worker thread)."""
         page = decode_page(payload, self._context())
         cache = mapping.PageCache()
+        cache.read_times(page.tickets, self.naive_zone)
         items = []
         for raw in page.tickets:
             ticket: Ticket | None = None

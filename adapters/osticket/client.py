@@ -9,7 +9,7 @@ GBK, the encoding the portal expects; characters GBK lacks travel as character r
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -25,6 +25,7 @@ LIST_PATH = "/api/tickets.xml"
 REQUEST_ENCODING = "GBK"
 REQUEST_CONTENT_TYPE = f"text/xml; charset={REQUEST_ENCODING}"
 ACTIONS = ("reply", "note", "status")
+_new = tuple.__new__
 
 
 class RawEntry(NamedTuple):
@@ -106,24 +107,44 @@ _PERSON_TEXTS = {
 
 def read_entry(node: xml.Element) -> RawEntry:
     """An ``<entry>`` element as a :class:`RawEntry`, its children read in one pass."""
-    poster = created = body = None
-    for child in node:
-        tag = child.tag
-        if tag == "body":
-            if body is None:
-                body = child.text or ""  # the message as written: not stripped
-        elif tag == "poster":
-            if poster is None:
-                poster = (child.text or "").strip()
-        elif tag == "created" and created is None:
-            created = (child.text or "").strip()
-    return RawEntry(
-        (node.get("id") or "").strip(),
-        (node.get("type") or "").strip(),
-        poster or "",
-        created or "",
-        body or "",
-    )
+    return _read_entries((node,))[0]
+
+
+def _read_entries(nodes: Iterable[xml.Element]) -> list[RawEntry]:
+    """The ``<entry>`` elements of ``nodes`` as :class:`RawEntry` records (others skipped).
+
+    Of ``poster``, ``created`` and ``body`` the first of each counts; the body is the message
+    as written (not stripped).
+    """
+    entries = []
+    for node in nodes:
+        if node.tag != "entry":
+            continue
+        poster = created = body = None
+        for child in node:
+            tag = child.tag
+            if tag == "body":
+                if body is None:
+                    body = child.text or ""
+            elif tag == "poster":
+                if poster is None:
+                    poster = (child.text or "").strip()
+            elif tag == "created" and created is None:
+                created = (child.text or "").strip()
+        # tuple.__new__ directly: a named tuple's own ``__new__`` is a Python function.
+        entries.append(
+            _new(
+                RawEntry,
+                (
+                    (node.get("id") or "").strip(),
+                    (node.get("type") or "").strip(),
+                    poster or "",
+                    created or "",
+                    body or "",
+                ),
+            )
+        )
+    return entries
 
 
 def read_ticket(node: xml.Element) -> RawTicket:
@@ -141,9 +162,7 @@ def read_ticket(node: xml.Element) -> RawTicket:
             if texts[at] is None:
                 texts[at] = (child.text or "").strip()
         elif tag == "thread":
-            for entry in child:
-                if entry.tag == "entry":
-                    entries.append(read_entry(entry))
+            entries += _read_entries(child)
         else:
             person = _PERSON_TEXTS.get(tag)
             if person is not None:
@@ -151,13 +170,14 @@ def read_ticket(node: xml.Element) -> RawTicket:
                     at = person.get(part.tag)
                     if at is not None and texts[at] is None:
                         texts[at] = (part.text or "").strip()
-    return RawTicket._make(
-        [
+    return _new(
+        RawTicket,
+        (
             (node.get("id") or "").strip(),
             (node.get("number") or "").strip(),
             *[text or "" for text in texts],
             tuple(entries),
-        ]
+        ),
     )
 
 

@@ -688,6 +688,48 @@ def test_rows_mapped_column_by_column_equal_rows_mapped_one_by_one(
     assert by_block[1].extra["mobile_phone"] == "+1 555 0101" and by_block[5].tags == ("a", "b")
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai"])
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "2026-11-04 01:13+01",  # 19 characters with an offset of its own
+        "2026-11-04T01:13:54",
+        "0999-01-01 00:00:00",  # a short year
+        "2026-02-30 10:00:00",  # no such day
+        "2026-W45-3 01:13:54",  # an ISO week date
+        "2026-11-04 01:13:5x",
+    ],
+)
+def test_a_block_reads_created_and_updated_times_as_the_row_path_does(
+    export: CsvExportStandIn, zone: str, odd: str
+) -> None:
+    from adapters._formats.tabular import read_rows
+    from adapters.csv_export.mapping import RowMapper, resolve_columns
+    from app.domain import ErrorContext
+
+    rows = _varied_rows(export)
+    rows[1]["Created time"] = rows[3]["Last update time"] = odd
+    data = export.write_rows("tickets-2026-12-03.csv", rows).read_bytes()
+    reader = read_rows(data, context=ErrorContext(stream="tickets-2026-12-03.csv"))
+    mapper = RowMapper(
+        reader.header,
+        resolve_columns(reader.header),
+        system_id=SYSTEM,
+        file="tickets-2026-12-03.csv",
+        naive_zone=zone,
+    )
+    (block,) = reader.blocks(1000)
+    one_by_one: list[Any] | None = []
+    for line, cells in block.records():
+        try:
+            one_by_one.append(mapper.map_cells(line, cells))  # type: ignore[union-attr]
+        except RecordError:
+            one_by_one = None
+            break
+    by_block = mapper.map_block(block.rows)
+    assert by_block == one_by_one or (by_block is None and one_by_one is not None)
+
+
 @pytest.mark.parametrize("block_rows", [1, 3, 1024])
 def test_bad_rows_in_a_block_are_quarantined_in_line_order_and_the_others_kept(
     export: CsvExportStandIn, monkeypatch: pytest.MonkeyPatch, block_rows: int

@@ -658,3 +658,44 @@ def test_portal_time_reads_like_parse_timestamp_also_around_dst_changes(zone: st
     for bad in ("2026-02-30 10:00:00", "0000-00-00 00:00:00", "2026-11-05T01:56:42", ""):
         with pytest.raises(ValueError, match="unreadable timestamp"):
             portal_time(bad, naive_zone=zone)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "UTC"])
+@pytest.mark.parametrize("bad", [None, "2026-02-30 10:00:00", "0000-00-00 00:00:00", ""])
+def test_a_page_s_times_read_at_once_equal_portal_time(zone: str, bad: str | None) -> None:
+    from adapters.osticket.client import RawEntry, RawTicket
+    from adapters.osticket.mapping import PageCache, portal_time
+
+    texts = []
+    moment = datetime(2025, 1, 1)
+    while moment.year < 2027:  # both DST changes of both years, each side
+        texts.append(moment.strftime("%Y-%m-%d %H:%M:%S"))
+        moment += timedelta(minutes=37)
+    texts = texts[: len(texts) // 3 * 3]  # three to a ticket
+    if bad is not None:
+        texts[len(texts) // 2] = bad
+    raws = [
+        RawTicket(
+            id=str(n),
+            number="",
+            subject="",
+            status="open",
+            priority="",
+            dept="",
+            user_name="",
+            user_email="",
+            user_phone="",
+            staff_name="",
+            staff_email="",
+            created=texts[n],
+            updated=texts[n + 1],
+            entries=(RawEntry(str(n), "M", "", texts[n + 2], ""),),
+        )
+        for n in range(0, len(texts), 3)
+    ]
+    cache = PageCache()
+    cache.read_times(raws, zone)
+    read = cache.times(zone)
+    assert bad not in read
+    assert read == {text: portal_time(text, naive_zone=zone) for text in texts if text != bad}
+    assert {moment.tzinfo for moment in read.values()} == {UTC}
