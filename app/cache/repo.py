@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert
 from app.cache import search
 from app.cache.schema import quarantine, sync_state, tickets
 from app.cache.types import to_micros
-from app.domain import Message, RecordError, Ticket
+from app.domain import Attachment, Message, RecordError, Ticket
 
 
 def _person(prefix: str, person: Any) -> dict[str, Any]:
@@ -148,6 +148,15 @@ def _tags_json(tags: tuple[str, ...]) -> str:
     return _json(list(tags))
 
 
+def _attachments_json(attachments: Sequence[Attachment]) -> str:
+    return _json(
+        [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url}
+            for a in attachments
+        ]
+    )
+
+
 def _ticket_values(ticket: Ticket, synced_at: int) -> tuple[Any, ...]:
     """``ticket_row`` as a tuple in ``_TICKET_COLUMNS`` order, ready for the driver."""
     requester, assignee = ticket.requester, ticket.assignee
@@ -177,11 +186,7 @@ def _ticket_values(ticket: Ticket, synced_at: int) -> tuple[Any, ...]:
 
 def _message_values(ticket_id: int, message: Message) -> tuple[Any, ...]:
     """``message_row`` as a tuple in ``_MESSAGE_COLUMNS`` order, ready for the driver."""
-    author = message.author
-    attachments = [
-        {"filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url}
-        for a in message.attachments
-    ]
+    author, attachments = message.author, message.attachments
     return (
         ticket_id,
         message.external_id,
@@ -189,7 +194,7 @@ def _message_values(ticket_id: int, message: Message) -> tuple[Any, ...]:
         author.display if author else None,
         author.email if author else None,
         message.body_text,
-        _json(attachments) if attachments else "[]",
+        _attachments_json(attachments) if attachments else "[]",
         to_micros(message.created_at),
         None,
     )

@@ -54,7 +54,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection
 
@@ -148,7 +148,8 @@ _DOUBLED = _Doubled()
 
 def _bigrams(run: str) -> str:
     """``abcd`` -> ``ab bc cd`` (a one-character run stays as it is)."""
-    return run[0] + run[1:-1].translate(_DOUBLED) + run[-1] if len(run) > 1 else run
+    # every character doubled is ``a ab bc cd d``: the bigrams between the ends' extra halves
+    return run.translate(_DOUBLED)[2:-2] if len(run) > 1 else run
 
 
 def index_text(text: str) -> tuple[str, str]:
@@ -162,6 +163,8 @@ def index_text(text: str) -> tuple[str, str]:
         return text, ""
     runs = parts[1::2]
     parts[1::2] = map(_bigrams, runs)
+    if len(runs) == 1:  # one run: its tail, without the dict below
+        return " ".join(parts), runs[0][-1] if len(runs[0]) > 1 else ""
     # the tails in order, without repeats
     return " ".join(parts), " ".join({run[-1]: None for run in runs if len(run) > 1})
 
@@ -418,14 +421,18 @@ def _millis(moment: datetime) -> int:
 # ---------------------------------------------------------------- keeping the index in sync
 
 
-class _Doc(NamedTuple):  # a tuple: built once per text, cheaply
-    ticket_id: int
-    message_id: int | None
-    at_micros: int
-    text: str
-    bits: int  # the facet codes, in place in the doc key
-    facets: str  # assignee tokens
-    sig: int  # ``_sig`` of the above
+# A text to index, as a plain tuple: cheap to build, and once it holds only ints and strings the
+# garbage collector stops tracking it (a page of them never piles up in the oldest generation,
+# whose full collections walk the whole heap). Fields: ticket id, message id (``None``: the
+# subject), base key (the doc key with its unique bits still 0), text, assignee facet tokens,
+# ``_sig``.
+_Doc = tuple[int, int | None, int, str, str, int]
+_TICKET: Final = 0
+_MESSAGE: Final = 1
+_BASE: Final = 2
+_TEXT: Final = 3
+_FACETS: Final = 4
+_SIGNATURE: Final = 5
 
 
 def _sig(at_micros: int, bits: int, facets: str, text: str) -> int:
@@ -483,36 +490,45 @@ def _json_chunks(values: Sequence[Any]) -> Iterator[str]:
         yield json.dumps(list(values[start : start + _CHUNK]))
 
 
+# each statement's last column is a text's time as the doc key's time field (?2: _TIME_MAX,
+# ?3: _LATEST_MS, ?4: _TIME_SHIFT): ms clamped to [1970, _LATEST_MS], counted down (SQLite's
+# integer division truncates, Python's floors: they differ only below 0, which is clamped)
+_WANTED_TICKETS = (
+    "SELECT t.id, t.system_id, t.status, t.priority, t.assignee_name, t.assignee_email,"
+    " t.assignee_external_id, t.subject, t.created_at,"
+    " (?2 - min(max(t.created_at / 1000, 0), ?3)) << ?4"
+    " FROM json_each(?1) j JOIN tickets t ON t.id = j.value WHERE NOT t.deleted"
+)
+_WANTED_MESSAGES = (
+    "SELECT m.ticket_id, m.id, m.kind, m.body_text, m.created_at,"
+    " (?2 - min(max(m.created_at / 1000, 0), ?3)) << ?4"
+    " FROM json_each(?1) j JOIN messages m ON m.ticket_id = j.value"
+)
+_TIME_PARAMS = (_TIME_MAX, _LATEST_MS, _TIME_SHIFT)
+
+
 def _wanted_docs(db: sqlite3.Connection, ticket_ids: Sequence[int]) -> dict[tuple[int, int], _Doc]:
     wanted: dict[tuple[int, int], _Doc] = {}
     facets: dict[int, tuple[int, str]] = {}
     for chunk in _json_chunks(ticket_ids):
-        rows = db.execute(
-            "SELECT t.id, t.system_id, t.status, t.priority, t.assignee_name, t.assignee_email,"
-            " t.assignee_external_id, t.subject, t.created_at FROM json_each(?) j"
-            " JOIN tickets t ON t.id = j.value WHERE NOT t.deleted",
-            (chunk,),
-        ).fetchall()
+        rows = db.execute(_WANTED_TICKETS, (chunk, *_TIME_PARAMS)).fetchall()
         if not rows:
             continue
         codes = system_codes(db, {row[1] for row in rows}, add=True)
-        for tid, system, status, priority, a_name, a_email, a_ext, subject, created in rows:
+        for tid, system, status, priority, a_name, a_email, a_ext, subject, at, key_time in rows:
             bits = _bits(codes[system], status, priority, "subject")
             assignee = _assignee_facets(a_name, a_email, a_ext)
             facets[tid] = (bits & ~(3 << 6), assignee)
-            sig = _sig(created, bits, assignee, subject)
-            wanted[(tid, 0)] = _Doc(tid, None, created, subject, bits, assignee, sig)
-        messages = db.execute(
-            "SELECT m.ticket_id, m.id, m.kind, m.body_text, m.created_at FROM json_each(?) j"
-            " JOIN messages m ON m.ticket_id = j.value",
-            (chunk,),
-        )
-        for tid, mid, kind, body, created in messages:
+            sig = _sig(at, bits, assignee, subject)
+            wanted[(tid, 0)] = (tid, None, key_time | bits, subject, assignee, sig)
+        for tid, mid, kind, body, at, key_time in db.execute(
+            _WANTED_MESSAGES, (chunk, *_TIME_PARAMS)
+        ):
             shared = facets.get(tid)
             if shared is not None:
                 bits = shared[0] | _KIND_BITS.get(kind, 3 << 6)
-                sig = _sig(created, bits, shared[1], body)
-                wanted[(tid, mid)] = _Doc(tid, mid, created, body, bits, shared[1], sig)
+                sig = _sig(at, bits, shared[1], body)
+                wanted[(tid, mid)] = (tid, mid, key_time | bits, body, shared[1], sig)
     return wanted
 
 
@@ -520,21 +536,15 @@ def _allocate(db: sqlite3.Connection, docs: Sequence[_Doc]) -> list[int]:
     """A free doc key per doc (see ``_UNIQUE_BITS``). When the 64 keys of a millisecond and
     facet combination are taken (date-only timestamps), the next millisecond's are used."""
     keys = [0] * len(docs)
-    later = [0] * len(docs)  # milliseconds moved forward
+    # each doc's base key; moving a text a millisecond on lowers it by one time unit (the
+    # time counts down, and never below 0: at most 2**20 rounds, ``_LATEST_MS`` leaves room)
+    bases = [doc[_BASE] for doc in docs]
     taken: set[int] = set()
     full: set[int] = set()
-    pending = list(range(len(docs)))
+    pending: Sequence[int] = range(len(docs))
     rounds = 0
     while pending:
-        bases = {
-            i: (
-                (_TIME_MAX - min(max(docs[i].at_micros // 1000, 0), _LATEST_MS) - later[i])
-                << _TIME_SHIFT
-            )
-            | docs[i].bits
-            for i in pending
-        }
-        for chunk in _json_chunks(sorted(set(bases.values()) - full)):
+        for chunk in _json_chunks(sorted({bases[i] for i in pending} - full)):
             taken.update(
                 row[0]
                 for row in db.execute(
@@ -546,7 +556,7 @@ def _allocate(db: sqlite3.Connection, docs: Sequence[_Doc]) -> list[int]:
         retry: list[int] = []
         for i in pending:
             base = bases[i]
-            seed = docs[i].ticket_id * 7 + (docs[i].message_id or 0) * 13
+            seed = docs[i][_TICKET] * 7 + (docs[i][_MESSAGE] or 0) * 13
             key = base | (seed & 63)
             if key not in taken:  # the usual case: the doc's own spare key is free
                 taken.add(key)
@@ -562,7 +572,7 @@ def _allocate(db: sqlite3.Connection, docs: Sequence[_Doc]) -> list[int]:
                 else:
                     full.add(base)
             if base in full:
-                later[i] += 1
+                bases[i] = base - (1 << _TIME_SHIFT)
                 retry.append(i)
         pending = retry
         rounds += 1
@@ -592,7 +602,7 @@ def index_tickets(conn: Connection, ticket_ids: Iterable[int]) -> None:
         ):
             key = (tid, mid or 0)
             current = wanted.get(key)
-            if current is not None and current.sig == sig and key not in kept:
+            if current is not None and current[_SIGNATURE] == sig and key not in kept:
                 kept.add(key)
             else:
                 stale.append((doc,))
@@ -602,15 +612,16 @@ def index_tickets(conn: Connection, ticket_ids: Iterable[int]) -> None:
     fresh = [doc for key, doc in wanted.items() if key not in kept]
     if not fresh:
         return
-    # ascending rowids: FTS5 flushes its pending terms whenever a rowid goes backwards
-    keyed = sorted(zip(_allocate(db, fresh), fresh, strict=True), key=lambda pair: pair[0])
+    # ascending rowids: FTS5 flushes its pending terms whenever a rowid goes backwards (the
+    # keys are unique, so the pairs sort by key alone)
+    keyed = sorted(zip(_allocate(db, fresh), fresh, strict=True))
     db.executemany(
         "INSERT INTO search_docs (doc, ticket_id, message_id, sig) VALUES (?, ?, ?, ?)",
-        [(k, d.ticket_id, d.message_id, d.sig) for k, d in keyed],
+        [(k, d[_TICKET], d[_MESSAGE], d[_SIGNATURE]) for k, d in keyed],
     )
     db.executemany(
         "INSERT INTO search_fts (rowid, body, tail, facets) VALUES (?, ?, ?, ?)",
-        [(k, *index_text(d.text), d.facets) for k, d in keyed],
+        [(k, *index_text(d[_TEXT]), d[_FACETS]) for k, d in keyed],
     )
 
 

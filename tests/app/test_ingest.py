@@ -145,6 +145,32 @@ def test_a_failing_page_stores_nothing_not_even_its_cursor(tmp_path: Path) -> No
         assert conn.execute(text("SELECT count(*) FROM search_docs")).scalar() == 0
 
 
+def test_a_page_stored_again_keeps_the_docs_of_its_unchanged_texts(tmp_path: Path) -> None:
+    cache = open_cache(tmp_path / "c.sqlite3")
+    page = [_ticket(n) for n in range(300)]
+
+    def docs() -> set[tuple[int, int, int | None, int]]:
+        with cache.engine.connect() as conn:
+            rows = conn.execute(text("SELECT doc, ticket_id, message_id, sig FROM search_docs"))
+            return {tuple(row) for row in rows}  # type: ignore[misc]
+
+    with cache.engine.begin() as conn:
+        repo.store_pull(conn, "zendesk", page, [], "c1", T0, True)
+    first = docs()
+    assert len(first) == 300 * 3
+    with cache.engine.begin() as conn:
+        repo.store_pull(conn, "zendesk", page, [], "c2", T0, True)
+    assert docs() == first  # nothing re-indexed
+    page[7] = _ticket(7, body="已经退款")
+    with cache.engine.begin() as conn:
+        repo.store_pull(conn, "zendesk", page, [], "c3", T0, True)
+    third = docs()
+    assert len(first - third) == len(third - first) == 1  # only the changed message
+    with cache.engine.connect() as conn:
+        assert search.search(conn, "已经").total == 1
+        assert search.search(conn, "处理").total == 299
+
+
 def test_the_ingest_benchmark_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
     from bench import ingest
 

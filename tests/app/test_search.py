@@ -322,6 +322,60 @@ def test_texts_at_one_moment_or_before_1970_all_get_keys_and_are_found(cache: Ca
         assert len({h.message_id for h in newest.hits}) == 71  # one key each
 
 
+@pytest.mark.parametrize(
+    ("text", "body", "tail"),
+    [
+        ("refund 123", "refund 123", ""),
+        ("退", " 退 ", ""),
+        ("退款", " 退款 ", "款"),
+        ("申请退款。退款到账", " 申请 请退 退款 。 退款 款到 到账 ", "款 账"),
+        ("x退y款z", "x 退 y 款 z", ""),
+        ("订单123456退款", " 订单 123456 退款 ", "单 款"),
+        (
+            "\U00020000\U00020001\U00020002",
+            " \U00020000\U00020001 \U00020001\U00020002 ",
+            "\U00020002",
+        ),
+        ("ｒｅｆｕｎｄ 退款", "refund  退款 ", "款"),  # full-width Latin is NFKC-folded first
+        ("한국어 カタカナ", " 한국 국어   カタ タカ カナ ", "어 ナ"),
+    ],
+)
+def test_the_indexed_columns_of_a_text(text: str, body: str, tail: str) -> None:
+    assert search.index_text(text) == (body, tail)
+
+
+def test_doc_keys_carry_the_clamped_time_counted_down(cache: Cache) -> None:
+    micro = timedelta(microseconds=1)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    moments = {
+        "before": epoch - timedelta(days=400),
+        "just-before": epoch - micro,  # a negative ms that rounds towards 0 in SQL
+        "ms-before": epoch - timedelta(milliseconds=1) - micro,
+        "epoch": epoch,
+        "now": T0 + timedelta(milliseconds=5, microseconds=999),
+        "far": datetime(2400, 1, 1, tzinfo=UTC),  # past the last key time: clamped
+    }
+    tickets = [
+        replace(_ticket("csv", 80 + n, f"clock {name}"), created_at=at)
+        for n, (name, at) in enumerate(moments.items())
+    ]
+    with cache.engine.begin() as conn:
+        repo.store_pull(conn, "csv", tickets, [], None, T0, True)
+    with cache.engine.connect() as conn:
+        docs: dict[str, int] = dict(
+            conn.execute(
+                text(
+                    "SELECT t.subject, d.doc FROM search_docs d JOIN tickets t"
+                    " ON t.id = d.ticket_id WHERE d.message_id IS NULL AND t.system_id = 'csv'"
+                )
+            ).all()
+        )
+    for name, at in moments.items():
+        millis = min(max((at - epoch) // timedelta(milliseconds=1), 0), search._LATEST_MS)
+        time_field = (docs[f"clock {name}"] >> search._TIME_SHIFT) & search._TIME_MAX
+        assert time_field == search._TIME_MAX - millis, name
+
+
 class _PausedSession(search.SearchSession):
     """Stops inside the first progress callback until the test has typed the next key."""
 
