@@ -82,12 +82,15 @@ async def upload_batch(
 
     The body is read as bytes and parsed once instead of through a generic model; checking
     the token, reading, verifying and storing run in one worker thread, off the event loop
-    (each hand-off to a thread cost ~0.3 ms of CPU, a tenth of the upload's own work).
+    (each hand-off to a thread cost ~0.3 ms of CPU, a tenth of the upload's own work). At
+    most :func:`backend.main.upload_slots` uploads are processed at once; the others wait
+    here, on the event loop, instead of on threads contending for the cores.
     """
     body = await request.body()
-    result = await run_in_threadpool(
-        store_body, request, database, credentials, body, settings.max_batch_records
-    )
+    async with request.app.state.upload_slots:
+        result = await run_in_threadpool(
+            store_body, request, database, credentials, body, settings.max_batch_records
+        )
     return result.to_wire()
 
 
