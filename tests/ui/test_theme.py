@@ -195,7 +195,7 @@ def test_subject_takes_the_width_at_1360_and_the_layout_is_remembered(
     window.show()
     qtbot.waitExposed(window)
     window.refresh_views()
-    QCoreApplication.processEvents()
+    qtbot.waitUntil(lambda: window.columns_measured, timeout=10_000)  # one column per turn
     first = _subject_fills(window)
     assert first >= 0.3 * window.inbox.viewport().width(), f"Subject squeezed to {first} px"
     window.views_pane.recount()  # the picture shows the counts, not the debounce before them
@@ -218,8 +218,34 @@ def test_subject_takes_the_width_at_1360_and_the_layout_is_remembered(
     again.show()
     qtbot.waitExposed(again)
     again.refresh_views()
-    QCoreApplication.processEvents()
+    qtbot.waitUntil(lambda: again.columns_measured, timeout=10_000)
     restored = again.inbox.horizontalHeader()
     assert restored.visualIndex(2) == restored.count() - 1  # the moved column stays moved
     assert _subject_fills(again) == first  # the old fixed width does not come back
     assert restored.sectionResizeMode(1) == QHeaderView.ResizeMode.Stretch
+
+
+def test_an_empty_inbox_fits_its_columns_to_the_first_rows_one_per_turn(
+    qtbot: Any, workstation_window: Any
+) -> None:
+    """No column of an empty inbox fits its contents (Qt would measure them all at once on
+    the first insert, during the first sync); they are measured on the first rows instead."""
+    from PySide6.QtWidgets import QHeaderView
+
+    window, _translations = workstation_window
+    window.resize(1360, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    header = window.inbox.horizontalHeader()
+    subject = window.inbox_model.COLUMNS.index("subject")
+    others = [c for c in range(header.count()) if c != subject]
+    assert window.inbox_model.rowCount() == 0
+    modes = {header.sectionResizeMode(c) for c in others}
+    assert modes == {QHeaderView.ResizeMode.Interactive}
+    with window.ws.cache.engine.begin() as conn:
+        repo.store_pull(conn, "zd", _many(40), [], "c", T0, True)
+    window.refresh_views()
+    qtbot.waitUntil(lambda: window.columns_measured, timeout=10_000)
+    for column in others:
+        assert header.sectionSize(column) >= window.inbox.sizeHintForColumn(column)
+    _subject_fills(window)
