@@ -9,6 +9,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <string.h>
 
 typedef int (*verify_detached_fn)(const unsigned char *sig, const unsigned char *m,
                                   unsigned long long mlen, const unsigned char *pk);
@@ -81,7 +82,8 @@ static PyObject *first_invalid(PyObject *self, PyObject *args) {
         taken = i + 1;
     }
     if (bad == -1) {
-        const unsigned char *pk = key.buf;
+        unsigned char pk[PUBLIC_KEY_BYTES]; /* a copy: a bytearray key could change meanwhile */
+        memcpy(pk, key.buf, PUBLIC_KEY_BYTES);
         Py_BEGIN_ALLOW_THREADS
         for (Py_ssize_t i = 0; i < ready; i++) {
             const unsigned char *sig = (const unsigned char *)PyBytes_AS_STRING(held[2 * i]);
