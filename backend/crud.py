@@ -16,7 +16,14 @@ from sqlalchemy import ColumnElement, Connection, Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.audit.wire import GENESIS_HASH, AuditRecord, UploadBatch, UploadResult, canonical_bytes
+from app.audit.wire import (
+    GENESIS_HASH,
+    AuditRecord,
+    UploadBatch,
+    UploadResult,
+    canonical_bytes,
+    hashed_fields,
+)
 from app.domain.errors import ErrorContext
 from backend.core import ed25519
 from backend.core.db import (
@@ -172,28 +179,10 @@ def hashed_bytes(record: AuditRecord) -> bytes:
     those with a float in ``before`` or ``after`` (orjson spells ``1e-05`` as ``0.00001``), go
     through the reference encoder. ``tests/backend/test_audit_ingest.py`` holds the two equal.
     """
-    moment = record.occurred_at
-    if moment.tzinfo is not UTC or not (float_free(record.before) and float_free(record.after)):
+    if not (float_free(record.before) and float_free(record.after)):
         return canonical_bytes(record)
     try:
-        return orjson.dumps(
-            {
-                "action": record.action,
-                "after": record.after,
-                "agent": record.agent,
-                "before": record.before,
-                "client_version": record.client_version,
-                "device_id": record.device_id,
-                "id": record.id,
-                "occurred_at": moment.isoformat(timespec="microseconds")[:-6] + "Z",
-                "outcome": record.outcome,
-                "prev_hash": record.prev_hash,
-                "seq": record.seq,
-                "system_id": record.system_id,
-                "ticket_id": record.ticket_id,
-            },
-            option=orjson.OPT_SORT_KEYS,
-        )
+        return orjson.dumps(hashed_fields(record), option=orjson.OPT_SORT_KEYS)
     except TypeError:  # orjson.JSONEncodeError included
         return canonical_bytes(record)
 

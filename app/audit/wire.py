@@ -144,11 +144,13 @@ FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(AuditRec
 _FIELD_SET = frozenset(FIELD_NAMES)
 
 
-def canonical_bytes(record: AuditRecord) -> bytes:
-    """Sorted-key compact UTF-8 JSON of every field but ``hash`` and ``signature``."""
-    # The record's dicts are private plain-JSON copies (checked at construction): dumped as is.
+def hashed_fields(record: AuditRecord) -> dict[str, Any]:
+    """What a record's hash and signature are over: every field but ``hash`` and ``signature``,
+    the time as ISO-8601 ``Z`` text (:func:`canonical_bytes` writes it; the backend's faster
+    encoder writes the same object)."""
+    # The record's dicts are private plain-JSON copies (checked at construction): used as is.
     # Spelled out rather than looped over FIELD_NAMES: this runs for every record uploaded.
-    payload = {
+    return {
         "action": record.action,
         "after": record.after,
         "agent": record.agent,
@@ -163,7 +165,11 @@ def canonical_bytes(record: AuditRecord) -> bytes:
         "system_id": record.system_id,
         "ticket_id": record.ticket_id,
     }
-    return _dump(payload).encode("utf-8")
+
+
+def canonical_bytes(record: AuditRecord) -> bytes:
+    """Sorted-key compact UTF-8 JSON of :func:`hashed_fields`."""
+    return _dump(hashed_fields(record)).encode("utf-8")
 
 
 def compute_hash(record: AuditRecord) -> str:

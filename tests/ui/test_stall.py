@@ -7,10 +7,8 @@ under test is bus -> Bridge -> the window's coalesced re-read on its worker -> t
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from app.domain import Person, Status, Ticket, TicketKey
 from app.events import TicketsChanged
 from app.runtime import Workstation
 from app.secrets import SecretStore
+from tests.ui.test_workstation_window import eventually
 from ui.views.main_window import MainWindow
 
 T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -44,14 +43,6 @@ def _tickets(start: int, count: int) -> list[Ticket]:
         )
         for n in range(start, start + count)
     ]
-
-
-async def _until(condition: Callable[[], Any], timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -109,8 +100,7 @@ def test_a_sync_into_the_shown_inbox_inserts_rows_and_keeps_the_selection(
 
     async def scenario() -> None:
         _sync(ws, CACHED, 300, batches=30)  # 30 events in one burst
-        await _until(lambda: model.rowCount() == CACHED + 300)
-        await asyncio.sleep(0.8)  # any refresh still due
+        await eventually(lambda: model.rowCount() == CACHED + 300 and not window.refresh_due())
 
     run_async(scenario())
     assert resets == []  # rows were inserted, never a reset that loses selection and scroll
@@ -135,8 +125,7 @@ def test_a_scrolled_inbox_keeps_its_rows_on_screen(
 
     async def scenario() -> None:
         _sync(ws, CACHED, 40, batches=4)
-        await _until(lambda: model.rowCount() == CACHED + 40)
-        await asyncio.sleep(0.5)
+        await eventually(lambda: model.rowCount() == CACHED + 40 and not window.refresh_due())
 
     run_async(scenario())
     assert model.ticket_id(window.inbox.rowAt(0)) == looked_at
@@ -172,7 +161,7 @@ def test_changes_below_the_screen_repaint_in_place_and_follow_the_selection(
             ids = repo.store_pull(conn, "zendesk", later, [], None, T0, True)
         assert ids == [moved]
         ws.bus.publish(TicketsChanged("zendesk", tuple(ids)))
-        await _until(lambda: model.ticket_id(0) == moved)
+        await eventually(lambda: model.ticket_id(0) == moved)
 
     run_async(scenario())
     assert resets == []

@@ -72,13 +72,9 @@ def _config() -> Any:
     return Config({s.key: s.default for s in SETTINGS}, {}, [])
 
 
-def test_the_shell_is_interactive_and_the_core_takes_over_in_place(
-    qtbot: Any, tmp_path: Path
-) -> None:
-    from app.cache import open_cache
+def _shell(qtbot: Any, tmp_path: Path) -> tuple[Any, Path, Any]:
+    """A shown shell window over a cache of TICKETS tickets: (window, cache path, config)."""
     from app.cache.inbox import InboxPreview
-    from app.runtime import Workstation
-    from app.secrets import SecretStore
     from ui.views.main_window import MainWindow
 
     path = tmp_path / "cache.sqlite3"
@@ -86,8 +82,26 @@ def test_the_shell_is_interactive_and_the_core_takes_over_in_place(
     config = _config()
     window = MainWindow(config=config, preview=InboxPreview.open(path), restore_layout=False)
     qtbot.addWidget(window)
-    window.resize(1000, 500)
     window.show()
+    return window, path, config
+
+
+def _core(config: Any, path: Path) -> Any:
+    """The workstation core over the cache at ``path``."""
+    from app.cache import open_cache
+    from app.runtime import Workstation
+    from app.secrets import SecretStore
+
+    return Workstation(
+        config=config, cache=open_cache(path), secrets=SecretStore(service="tabless-test")
+    )
+
+
+def test_the_shell_is_interactive_and_the_core_takes_over_in_place(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    window, path, config = _shell(qtbot, tmp_path)
+    window.resize(1000, 500)
     model, table = window.inbox_model, window.inbox
     assert model.rowCount() == PAGE and not model.attached
     assert model.index(0, 1).data()  # real rows, from the preview
@@ -100,14 +114,12 @@ def test_the_shell_is_interactive_and_the_core_takes_over_in_place(
     model.modelReset.connect(lambda: resets.append("reset"))
     model.rowsRemoved.connect(lambda *_: resets.append("removed"))
 
-    ws = Workstation(
-        config=config, cache=open_cache(path), secrets=SecretStore(service="tabless-test")
-    )
+    ws = _core(config, path)
     with qtbot.waitSignal(window.attached):
         window.attach(ws)
     try:
         assert model.attached and window.is_attached
-        qtbot.waitUntil(lambda: not window._refresh_running)  # the core's first re-read
+        qtbot.waitUntil(lambda: not window.refresh_due())  # the core's first re-read
         assert resets == []  # no empty table, no reset: the rows stayed on screen
         assert model.rowCount() == TICKETS
         assert window.current_ticket_id() == selected
@@ -133,23 +145,10 @@ def test_a_shell_closed_before_the_core_came_up_closes_cleanly(qtbot: Any, tmp_p
 def test_a_search_typed_before_the_core_came_up_runs_once_it_is_there(
     qtbot: Any, tmp_path: Path
 ) -> None:
-    from app.cache import open_cache
-    from app.cache.inbox import InboxPreview
-    from app.runtime import Workstation
-    from app.secrets import SecretStore
-    from ui.views.main_window import MainWindow
-
-    path = tmp_path / "cache.sqlite3"
-    fill(path, TICKETS)
-    config = _config()
-    window = MainWindow(config=config, preview=InboxPreview.open(path), restore_layout=False)
-    qtbot.addWidget(window)
-    window.show()
+    window, path, config = _shell(qtbot, tmp_path)
     window.search.setText("no such words anywhere")
     assert window.inbox_model.rowCount() == PAGE  # nothing searched yet: no core
-    ws = Workstation(
-        config=config, cache=open_cache(path), secrets=SecretStore(service="tabless-test")
-    )
+    ws = _core(config, path)
     window.attach(ws)
     try:
         qtbot.waitUntil(lambda: window.inbox_model.view.ticket_ids is not None)

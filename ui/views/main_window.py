@@ -742,6 +742,11 @@ class MainWindow(QMainWindow):
         if not self._refresh_running and not self._refresh_timer.isActive():
             self._refresh_timer.start()  # not restarted: a steady stream still refreshes
 
+    def refresh_due(self) -> bool:
+        """Whether a re-read of the inbox is waiting, running, or owed to changes that came in
+        meanwhile (for tests and benchmarks that wait for the inbox to settle)."""
+        return self._refresh_running or self._refresh_timer.isActive() or bool(self._changed)
+
     def _refresh_reader(self) -> Callable[[], InboxUpdate]:
         """What the screen shows now (from memory only), as a re-read for a worker thread."""
         model, table = self.inbox_model, self.inbox
