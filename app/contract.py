@@ -1,5 +1,9 @@
 """The adapter contract: manifest, capabilities, config schema, check, pull and perform.
 
+Pure dataclasses over :mod:`app.domain`, so the core (``app.registry``, the sync engine, the
+outbox) depends on the contract without importing any adapter; adapters import it as
+:mod:`adapters.base`, which re-exports it.
+
 An adapter translates and keeps no state. The sync engine hands it a cursor (an opaque string
 it returned before, or ``None`` for a full sync) and gets back records plus the next cursor.
 It never touches SQLite, Qt or the UI.

@@ -10,7 +10,8 @@ import logging
 from functools import cache
 from importlib.metadata import entry_points
 
-from adapters.base import (
+from app.config import SystemEntry
+from app.contract import (
     SAVED_PART,
     ActionKind,
     ActionOutcome,
@@ -24,7 +25,6 @@ from adapters.base import (
     OutgoingFile,
     PullResult,
 )
-from app.config import SystemEntry
 from app.domain import ConfigError, ErrorContext
 from app.secrets import SecretStore
 
