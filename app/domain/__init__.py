@@ -14,7 +14,7 @@ from app.domain.errors import (
     TablessError,
     UnreachableError,
 )
-from app.domain.models import Attachment, Message, Person, Ticket, TicketKey
+from app.domain.models import Attachment, Message, Person, Ticket, TicketKey, replace
 from app.domain.vocab import MessageKind, Priority, Status
 
 __all__ = [
@@ -38,4 +38,5 @@ __all__ = [
     "Ticket",
     "TicketKey",
     "UnreachableError",
+    "replace",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from sqlalchemy import Connection, delete, insert, text
 
 from app.cache import Cache, open_cache, repo, search
 from app.cache.schema import messages, outbox
-from app.domain import Message, MessageKind, Person, Priority, Status, Ticket, TicketKey
+from app.domain import Message, MessageKind, Person, Priority, Status, Ticket, TicketKey, replace
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 WEBER = Person(name="Daniel Weber", email="Daniel.Weber@support.example.com")
