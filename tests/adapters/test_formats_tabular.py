@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
+import random
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
-from adapters._formats.tabular import read_rows, sniff_delimiter
+from adapters._formats.tabular import PIECE_CHARS, read_rows, sniff_delimiter, universal_lines
 from app.domain import DecodeError, ErrorContext, RecordError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "csv"
@@ -267,3 +272,25 @@ def test_blocks_raise_a_ragged_row_after_the_rows_before_it_without_a_handler() 
             kept.extend(block.records())
     assert kept == [(2, ["1", "a"])]
     assert caught.value.details["line"] == 3
+
+
+def _read_all(lines: Iterable[str]) -> tuple[list[list[str]], int] | str:
+    """Rows and line count csv reads from ``lines``, or the error and where it stopped."""
+    reader = csv.reader(lines, strict=True)
+    try:
+        return list(reader), reader.line_num
+    except csv.Error as exc:
+        return f"{exc} after line {reader.line_num}"
+
+
+@pytest.mark.parametrize("piece_chars", [1, 2, 3, 7, PIECE_CHARS])
+def test_lines_read_piece_by_piece_are_those_of_one_stringio(piece_chars: int) -> None:
+    # Every text of up to 5 of these parts, then longer random ones: quoted cells with every
+    # kind of line end inside, CR LF pairs at piece edges, lone CRs, no final line end.
+    parts = ["a", ",", '"', "\r", "\n", "\r\n", " ", "中"]
+    texts = ["".join(t) for size in range(6) for t in itertools.product(parts, repeat=size)]
+    rng = random.Random(piece_chars)
+    texts += ["".join(rng.choices([*parts, "\u2028", "\x0c"], k=60)) for _ in range(2000)]
+    for text in texts:
+        expected = _read_all(io.StringIO(text, newline=None))
+        assert _read_all(universal_lines(text, piece_chars)) == expected, repr(text)
