@@ -191,27 +191,29 @@ _EXTRA_KEYS = (
     "mobile_phone",
     "export_file",
 )
-# Columns whose values repeat from row to row (statuses, groups, channels, agents): each
-# spelling is trimmed once per file and every row holds that one text, so the tickets of a
-# file keep one copy of "Waiting on Customer" instead of one per row (a quarter of the memory
-# a 100,000-row file's tickets hold, and the time the kernel takes to hand it over).
-_REPEATS = tuple(
-    key
-    in {
-        "status",
-        "priority",
-        "source",
-        "type",
-        "agent",
-        "group",
-        "time_tracked",
-        "resolution_status",
-        "first_response_status",
-        "survey",
-        "tags",
-        "company",
-    }
-    for key in _KEYS
+# How ``map_block`` trims each column. _ONCE: the values repeat from row to row (statuses,
+# groups, channels, agents), so each spelling is trimmed once per file and every row holds that
+# one text: a file's tickets keep one copy of "Waiting on Customer" instead of one per row.
+# _AS_IS: ids and times are checked for their exact form (digits; 19 characters), which a value
+# with spaces around it fails, and the row path then reads the block trimmed. _EACH: the rest.
+_EACH, _ONCE, _AS_IS = "each", "once", "as is"
+_TRIM_ONCE = {
+    "status",
+    "priority",
+    "source",
+    "type",
+    "agent",
+    "group",
+    "time_tracked",
+    "resolution_status",
+    "first_response_status",
+    "survey",
+    "tags",
+    "company",
+}
+_AS_IS_KEYS = {"id", "created", "updated", *_EXTRA_TIMES.values()}
+_TRIM = tuple(
+    _ONCE if key in _TRIM_ONCE else _AS_IS if key in _AS_IS_KEYS else _EACH for key in _KEYS
 )
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -298,14 +300,16 @@ class RowMapper:
         """
         by_position = list(zip(*rows, strict=True))
         blank = [""] * len(rows)
-        texts = self._texts
+        trimmed = self._texts
         cols = [
             blank
             if at is None
-            else list(map(self._vocabulary(texts, by_position[at], str.strip), by_position[at]))
-            if repeats
+            else list(by_position[at])
+            if trim is _AS_IS
+            else _looked_up(trimmed, by_position[at], str.strip)
+            if trim is _ONCE
             else list(map(str.strip, by_position[at]))
-            for at, repeats in zip(self._positions, _REPEATS, strict=True)
+            for at, trim in zip(self._positions, _TRIM, strict=True)
         ]
         ids = cols[0]
         digits = "".join(ids)
@@ -349,7 +353,7 @@ class RowMapper:
         names, emails, work_phones, mobile_phones, contact_ids = cols[_NAME : _CONTACT_ID + 1]
         phones = [work or mobile for work, mobile in zip(work_phones, mobile_phones, strict=True)]
         people = list(zip(names, emails, phones, contact_ids, strict=True))
-        requesters = list(map(self._vocabulary(self._requesters, people, _requester), people))
+        requesters = _looked_up(self._requesters, people, _requester)
         descriptions = cols[2]
         message_ids = map(str.__add__, external_ids, repeat("-description"))
         messages = [
@@ -378,32 +382,20 @@ class RowMapper:
                 Ticket,
                 map(TicketKey, repeat(self._system_id), external_ids),
                 cols[1],
-                map(self._vocabulary(self._statuses, statuses, map_status), statuses),
+                _looked_up(self._statuses, statuses, map_status),
                 statuses,
                 created_at,
                 updated_at,
-                map(
-                    self._vocabulary(self._priorities, cols[_PRIORITY], map_priority),
-                    cols[_PRIORITY],
-                ),
+                _looked_up(self._priorities, cols[_PRIORITY], map_priority),
                 requesters,
-                map(self._vocabulary(self._assignees, cols[_AGENT], _assignee), cols[_AGENT]),
+                _looked_up(self._assignees, cols[_AGENT], _assignee),
                 [group or None for group in cols[_GROUP]],
-                map(self._vocabulary(self._tags, cols[_TAGS], _tags), cols[_TAGS]),
+                _looked_up(self._tags, cols[_TAGS], _tags),
                 repeat(False),
                 messages,
                 extras,
             )
         )
-
-    @staticmethod
-    def _vocabulary(
-        known: dict[_K, _V], values: list[_K], read: Callable[[_K], _V]
-    ) -> Callable[[_K], _V]:
-        """``known.__getitem__`` once every one of ``values`` is in ``known`` (``read`` once)."""
-        for value in set(values).difference(known):
-            known[value] = read(value)
-        return known.__getitem__
 
     def _time(self, line: int, v: list[str], key: str) -> datetime:
         value = v[_AT[key]]
@@ -503,6 +495,20 @@ def _iso_z(values: list[str], zone_name: str) -> list[str] | None:
     if min(map(_YEAR, utc)) < 1000:
         return None
     return [moment.isoformat() + "Z" for moment in utc]
+
+
+def _looked_up(known: dict[_K, _V], values: Sequence[_K], read: Callable[[_K], _V]) -> list[_V]:
+    """``read(value)`` of each of ``values``, each distinct value read once and kept in ``known``.
+
+    One dictionary lookup per value, by C code: a file's statuses, agents or tag lists are
+    known after its first rows, so the lookups nearly always all succeed at once.
+    """
+    try:
+        return list(map(known.__getitem__, values))
+    except KeyError:
+        for value in set(values).difference(known):
+            known[value] = read(value)
+        return list(map(known.__getitem__, values))
 
 
 def _requester(who: tuple[str, str, str, str]) -> Person | None:

@@ -688,6 +688,29 @@ def test_rows_mapped_column_by_column_equal_rows_mapped_one_by_one(
     assert by_block[1].extra["mobile_phone"] == "+1 555 0101" and by_block[5].tags == ("a", "b")
 
 
+@pytest.mark.parametrize("padded_row", [0, 3])
+def test_cells_with_spaces_around_them_read_as_the_trimmed_cells(
+    export: CsvExportStandIn, padded_row: int
+) -> None:
+    # Ids and times are checked column by column as they are; one padded cell sends its block
+    # to the row path, which trims. Repeating columns (status, source) are trimmed once.
+    rows = _varied_rows(export)
+    padded = [dict(row) for row in rows]
+    for key in ("Ticket ID", "Created time", "Last update time", "Due by Time", "Status"):
+        padded[padded_row][key] = f"  {padded[padded_row][key]} "
+    padded[1]["Source"] = f" {padded[1]['Source']}\t"
+    adapter = make_adapter(".")
+    clean = export.write_rows("clean.csv", rows).read_bytes()
+    spaced = export.write_rows("spaced.csv", padded).read_bytes()
+
+    expected, no_errors = adapter._parse("tickets.csv", clean)
+    found, errors = adapter._parse("tickets.csv", spaced)
+
+    assert not no_errors and not errors
+    assert found == expected and len(found) >= len(rows) - 1  # "0042" is ticket 42 again
+    assert found[padded_row].extra == expected[padded_row].extra
+
+
 @pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai"])
 @pytest.mark.parametrize(
     "odd",
