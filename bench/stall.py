@@ -123,9 +123,9 @@ async def _session(
 ) -> dict[str, Any]:
     from app.cache import open_cache, queries
     from app.config import SETTINGS, Config, SystemEntry
+    from app.heap import settle_heap
     from app.runtime import Workstation
     from app.secrets import SecretStore
-    from ui.main import settle_heap
     from ui.views.main_window import MainWindow
 
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="parse")
