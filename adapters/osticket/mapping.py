@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from itertools import repeat
-from operator import sub
+from itertools import chain, repeat
+from operator import attrgetter, sub
 
 from adapters.osticket.client import STREAM, RawEntry, RawTicket
 from app.domain import (
@@ -25,6 +25,9 @@ from app.domain import (
     TicketKey,
 )
 from app.timeutil import zone
+
+# C-level readers of the raw records' times (``PageCache.read_times``): tickets and entries.
+_CREATED, _UPDATED, _ENTRIES = attrgetter("created"), attrgetter("updated"), attrgetter("entries")
 
 DELETED = "deleted"
 STATUS_FROM_NATIVE: dict[str, Status] = {
@@ -135,8 +138,9 @@ class PageCache:
         when their ticket is mapped, and reported then.
         """
         times = self.times(naive_zone)
-        texts = {text for raw in raws for text in (raw.created, raw.updated)}
-        texts.update([entry.created for raw in raws for entry in raw.entries])
+        texts = set(map(_CREATED, raws))
+        texts.update(map(_UPDATED, raws))
+        texts.update(map(_CREATED, chain.from_iterable(map(_ENTRIES, raws))))
         values = list(texts.difference(times))
         if not values:
             return
