@@ -22,6 +22,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -258,11 +259,14 @@ def _map_block(
     return tickets
 
 
+_EXTERNAL_ID = attrgetter("key.external_id")
+
+
 def _keep_latest(tickets: list[Ticket], latest: dict[str, Ticket]) -> None:
     """Keep in ``latest`` the newest row of each ticket (the later row on a tie)."""
-    ids = [ticket.key.external_id for ticket in tickets]
-    if latest.keys().isdisjoint(ids) and len(set(ids)) == len(ids):  # the usual case
-        latest.update(zip(ids, tickets, strict=True))
+    fresh = dict(zip(map(_EXTERNAL_ID, tickets), tickets, strict=True))
+    if len(fresh) == len(tickets) and latest.keys().isdisjoint(fresh):  # the usual case
+        latest.update(fresh)
         return
     for ticket in tickets:
         previous = latest.get(ticket.key.external_id)
