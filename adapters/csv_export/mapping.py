@@ -192,26 +192,24 @@ _EXTRA_KEYS = (
     "export_file",
 )
 # How ``map_block`` trims each column. _ONCE: the values repeat from row to row (statuses,
-# groups, channels, agents), so each spelling is trimmed once per file and every row holds that
-# one text: a file's tickets keep one copy of "Waiting on Customer" instead of one per row.
+# groups, channels), so each spelling is trimmed once per file and every row holds that one
+# text: a file's tickets keep one copy of "Waiting on Customer" instead of one per row.
 # _AS_IS: ids and times are checked for their exact form (digits; 19 characters), which a value
-# with spaces around it fails, and the row path then reads the block trimmed. _EACH: the rest.
+# with spaces around it fails, and the row path then reads the block trimmed; priorities,
+# agents and tag lists are read once per spelling by readers that trim. _EACH: the rest.
 _EACH, _ONCE, _AS_IS = "each", "once", "as is"
 _TRIM_ONCE = {
     "status",
-    "priority",
     "source",
     "type",
-    "agent",
     "group",
     "time_tracked",
     "resolution_status",
     "first_response_status",
     "survey",
-    "tags",
     "company",
 }
-_AS_IS_KEYS = {"id", "created", "updated", *_EXTRA_TIMES.values()}
+_AS_IS_KEYS = {"id", "created", "updated", "priority", "agent", "tags", *_EXTRA_TIMES.values()}
 _TRIM = tuple(
     _ONCE if key in _TRIM_ONCE else _AS_IS if key in _AS_IS_KEYS else _EACH for key in _KEYS
 )
@@ -518,7 +516,8 @@ def _requester(who: tuple[str, str, str, str]) -> Person | None:
 
 
 def _assignee(agent: str) -> Person | None:
-    return Person(name=agent) if agent else None
+    name = agent.strip()
+    return Person(name=name) if name else None
 
 
 def _person(*, name: str, email: str, phone: str, external_id: str) -> Person | None:
