@@ -182,7 +182,7 @@ def read_ticket(node: xml.Element) -> RawTicket:
 
 
 def _root(payload: Payload, expected: str, context: ErrorContext) -> xml.Element:
-    root = xml.parse_xml(payload.body, declared_charset=payload.charset, context=context)
+    root = xml.parse_xml(payload.body, declared_charset=payload.charset, context=context, ids=False)
     if xml.tag(root) != expected:
         raise DecodeError(f"expected <{expected}> from the portal, got <{xml.tag(root)}>", context)
     return root

@@ -76,7 +76,7 @@ def parse_answer(data: bytes, charset: str | None, operation: str | None, ctx: E
 
     ``operation`` None: any operation's answer (a saved one); ``operation_of`` names it.
     """
-    root = xml.parse_xml(data, declared_charset=charset, context=ctx)
+    root = xml.parse_xml(data, declared_charset=charset, context=ctx, ids=False)
     body = root.find(f"{{{SOAP}}}Body")
     what = f"the {operation} answer" if operation else "the answer"
     if body is None or len(body) == 0:

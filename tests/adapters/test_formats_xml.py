@@ -248,3 +248,12 @@ def test_serialized_user_text_round_trips_in_gbk() -> None:
 def test_characters_xml_cannot_carry_become_replacement_characters() -> None:
     root = xml.element("note", "bell\x07 and vertical\x0btab")
     assert xml.findtext(_parse(xml.serialize(root)), ".") == "bell\ufffd and vertical\ufffdtab"
+
+
+def test_ids_are_collected_for_xpath_id_unless_an_adapter_needs_none() -> None:
+    data = b'<r><t xml:id="t1">one</t><t xml:id="t2">two</t></r>'
+    with_ids = xml.parse_xml(data, declared_charset=None, context=ErrorContext())
+    without = xml.parse_xml(data, declared_charset=None, context=ErrorContext(), ids=False)
+    assert [t.text for t in with_ids.xpath("id('t2')")] == ["two"]  # mapping files may use it
+    assert without.xpath("id('t2')") == []
+    assert xml.serialize(without) == xml.serialize(with_ids)
