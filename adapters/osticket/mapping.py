@@ -59,7 +59,8 @@ ENTRY_KINDS: dict[str, MessageKind] = {
 }
 _EVENT = MessageKind.EVENT  # a global is cheaper than an enum lookup
 _PORTAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
-_PORTAL_TIMES = re.compile(rf"(?:{_PORTAL_TIME.pattern}\x00)*{_PORTAL_TIME.pattern}")
+# ASCII digits only (what fromisoformat reads): twice as fast as Unicode digits over a page.
+_PORTAL_TIMES = re.compile(rf"(?:{_PORTAL_TIME.pattern}\x00)*{_PORTAL_TIME.pattern}", re.ASCII)
 _UTC_SUFFIX = repeat("+00:00")
 PORTAL_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 

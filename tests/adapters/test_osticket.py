@@ -699,3 +699,21 @@ def test_a_page_s_times_read_at_once_equal_portal_time(zone: str, bad: str | Non
     assert bad not in read
     assert read == {text: portal_time(text, naive_zone=zone) for text in texts if text != bad}
     assert {moment.tzinfo for moment in read.values()} == {UTC}
+
+
+def test_times_with_other_digits_are_read_one_by_one_as_portal_time_reads_them() -> None:
+    from adapters.osticket.client import RawTicket
+    from adapters.osticket.mapping import PageCache, portal_time
+
+    texts = ["2026-11-05 01:49:14", "２０２６-11-05 01:49:15", "٢٠٢٦-11-05 01:49:16"]
+    raw = RawTicket("1", "", "", "open", "", "", "", "", "", "", "", texts[0], texts[1], ())
+    entry_raw = raw._replace(created=texts[2], updated=texts[0])
+    cache = PageCache()
+    cache.read_times([raw, entry_raw], "Asia/Shanghai")
+    expected = {}
+    for text in texts:
+        try:
+            expected[text] = portal_time(text, naive_zone="Asia/Shanghai")
+        except ValueError:
+            continue
+    assert cache.times("Asia/Shanghai") == expected and texts[0] in expected
