@@ -22,7 +22,7 @@ from sqlalchemy import Connection, func, select
 from app.cache import CacheWriter, drift, repo
 from app.cache.drift import DriftNote
 from app.cache.schema import messages, tickets
-from app.domain import AdapterError, RecordError, TablessError, Ticket
+from app.domain import AdapterError, ErrorContext, RecordError, TablessError, Ticket
 from app.events import EventBus, FirstSyncCompleted, SyncHealthChanged, TicketsChanged
 from app.registry import Adapter, PullResult
 from app.sync.health import Breaker, Health
@@ -275,6 +275,17 @@ class SystemCoordinator:
         except TablessError as error:
             log.error("sync of %s failed: %s", self.system_id, error)
             await self._record_failure(error)
+        except Exception as exc:  # an adapter's bug or a library's own error type
+            # Not the end of this system's sync: reported like any failure and tried again
+            # with backoff (a keyring backend's ItemNotFoundException once ended the loop).
+            log.exception("sync of %s failed unexpectedly", self.system_id)
+            await self._record_failure(
+                AdapterError(
+                    f"unexpected {type(exc).__name__}: {exc}",
+                    ErrorContext(system=self.system_id),
+                    code="unexpected_error",
+                )
+            )
         else:
             self._idle_passes = 0 if changed else self._idle_passes + 1
 

@@ -313,3 +313,45 @@ def test_engine_focus_reaches_only_the_watched_system(seed_tickets, cache_writer
     assert engine.coordinators["b"].next_delay() == 30.0
     engine.set_focus(None)
     assert not engine.coordinators["a"].health.focused
+
+
+class _BrokenOnceZendesk(ZendeskAdapter):
+    """Zendesk whose first pull fails with an error type Tabless does not know (a bug)."""
+
+    failed = False
+
+    async def pull(self, cursor: str | None) -> Any:
+        if not self.failed:
+            self.failed = True
+            raise LookupError("Item does not exist!")
+        return await super().pull(cursor)
+
+
+def test_an_unexpected_error_is_reported_and_the_sync_goes_on(  # type: ignore[no-untyped-def]
+    seed_tickets, serve, cache_writer
+) -> None:
+    cache, writer = cache_writer
+    stand_in = ZendeskStandIn(seed_tickets)
+    connection = stand_in.connection(serve(stand_in.app))
+    settings = {**connection["settings"], "page_size": 25}
+    context = AdapterContext("zendesk", settings, lambda key: connection["secrets"][key])
+    adapter = _BrokenOnceZendesk(context)
+    policy = PollPolicy(interval_s=0.05, max_backoff_s=0.1, failure_threshold=5)
+    coordinator = SystemCoordinator(adapter, writer, EventBus(), policy=policy)
+    errors: list[str | None] = []
+
+    async def scenario() -> None:
+        task = asyncio.create_task(coordinator.run())
+        await eventually(lambda: coordinator.health.consecutive_failures > 0)
+        errors.append(coordinator.health.last_error)
+        await asyncio.wait_for(coordinator.first_sync.wait(), 20)
+        assert not task.done()  # the loop lives on
+        task.cancel()
+        await adapter.aclose()
+
+    asyncio.run(scenario())
+    assert errors == ["unexpected LookupError: Item does not exist! (system=zendesk)"]
+    assert coordinator.health.last_error is None and coordinator.health.first_sync_done
+    with cache.engine.connect() as conn:
+        stored = queries.ticket_count(conn, "zendesk")
+    assert stored == sum(1 for seed in seed_tickets if seed.system == "zendesk") > 0
