@@ -661,15 +661,15 @@ def _varied_rows(export: CsvExportStandIn) -> list[dict[str, str]]:
     return rows
 
 
-@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "America/New_York"])
-def test_rows_mapped_column_by_column_equal_rows_mapped_one_by_one(
-    export: CsvExportStandIn, tmp_path: Path, zone: str
-) -> None:
+def _reader_and_mapper(
+    export: CsvExportStandIn, rows: list[dict[str, str]], zone: str
+) -> tuple[Any, Any]:
+    """The reader of an export file of ``rows`` and a RowMapper for it in ``zone``."""
     from adapters._formats.tabular import read_rows
     from adapters.csv_export.mapping import RowMapper, resolve_columns
     from app.domain import ErrorContext
 
-    data = export.write_rows("tickets-2026-12-03.csv", _varied_rows(export)).read_bytes()
+    data = export.write_rows("tickets-2026-12-03.csv", rows).read_bytes()
     reader = read_rows(data, context=ErrorContext(stream="tickets-2026-12-03.csv"))
     mapper = RowMapper(
         reader.header,
@@ -678,6 +678,14 @@ def test_rows_mapped_column_by_column_equal_rows_mapped_one_by_one(
         file="tickets-2026-12-03.csv",
         naive_zone=zone,
     )
+    return reader, mapper
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "America/New_York"])
+def test_rows_mapped_column_by_column_equal_rows_mapped_one_by_one(
+    export: CsvExportStandIn, tmp_path: Path, zone: str
+) -> None:
+    reader, mapper = _reader_and_mapper(export, _varied_rows(export), zone)
     blocks = list(reader.blocks(1000))
     assert len(blocks) == 1
     by_block = mapper.map_block(blocks[0].rows)
@@ -732,21 +740,9 @@ def test_cells_with_spaces_around_them_read_as_the_trimmed_cells(
 def test_a_block_reads_created_and_updated_times_as_the_row_path_does(
     export: CsvExportStandIn, zone: str, odd: str
 ) -> None:
-    from adapters._formats.tabular import read_rows
-    from adapters.csv_export.mapping import RowMapper, resolve_columns
-    from app.domain import ErrorContext
-
     rows = _varied_rows(export)
     rows[1]["Created time"] = rows[3]["Last update time"] = odd
-    data = export.write_rows("tickets-2026-12-03.csv", rows).read_bytes()
-    reader = read_rows(data, context=ErrorContext(stream="tickets-2026-12-03.csv"))
-    mapper = RowMapper(
-        reader.header,
-        resolve_columns(reader.header),
-        system_id=SYSTEM,
-        file="tickets-2026-12-03.csv",
-        naive_zone=zone,
-    )
+    reader, mapper = _reader_and_mapper(export, rows, zone)
     (block,) = reader.blocks(1000)
     one_by_one: list[Any] | None = []
     for line, cells in block.records():
